@@ -1,0 +1,1040 @@
+/**
+ * A strict, streaming, namespace-aware parser for XMPP's restricted XML
+ * (RFC 6120 §11).
+ *
+ * Feed it bytes in any chunking; it yields the stream's root start tag, each
+ * complete child of the root (a stanza or other top-level element, with its
+ * whole subtree), text directly inside the root, and the root's end tag.
+ *
+ * What it refuses, and with which {@linkcode StreamError} condition:
+ * - `restricted-xml`: comments, processing instructions (other than a leading
+ *   XML declaration), DTDs, and entity references other than the five
+ *   predefined ones and character references;
+ * - `unsupported-encoding`: bytes that are not UTF-8, or an XML declaration
+ *   naming another encoding;
+ * - `not-well-formed`: anything else XML 1.0 or Namespaces in XML 1.0 forbid
+ *   (bad names, unbound prefixes, duplicate attributes, characters XML does
+ *   not allow, mismatched tags, `]]>` in text, ...);
+ * - `policy-violation`: a configured limit was exceeded.
+ *
+ * Memory stays bounded: no construct is buffered past `maxStanzaBytes`, and
+ * the work per input byte is constant however the peer chunks its input.
+ *
+ * @module
+ */
+
+import { Element, XML_NS } from "./element.ts";
+import { StreamError } from "./stream_error.ts";
+
+/** The namespace bound to the `xmlns` prefix; never a real namespace. */
+const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
+
+/** Limits that bound what a peer can make the parser hold. */
+export interface ParserLimits {
+  /**
+   * The largest top-level element (stanza), in UTF-8 bytes, counted from its
+   * `<` to the end of its end tag. Also bounds the stream header.
+   *
+   * @default {262144} (256 KiB, as ejabberd uses)
+   */
+  maxStanzaBytes?: number;
+  /**
+   * The deepest element nesting, counting the stream root as depth 1.
+   *
+   * @default {64}
+   */
+  maxDepth?: number;
+  /**
+   * The most attributes (namespace declarations included) on one element.
+   *
+   * @default {64}
+   */
+  maxAttributes?: number;
+}
+
+/** Options for {@linkcode XmlParser}. */
+export type ParserOptions = ParserLimits;
+
+/** One thing the parser found; see {@linkcode XmlParser.write}. */
+export type ParseEvent =
+  | {
+    /** The root (stream header) start tag. */
+    type: "open";
+    /** The root element, with its attributes and no children. */
+    element: Element;
+    /** Namespace declarations on the root: prefix (`""` = default) to URI. */
+    namespaces: Record<string, string>;
+  }
+  | {
+    /** A complete child of the root, with its subtree. */
+    type: "element";
+    /** The element. */
+    element: Element;
+  }
+  | {
+    /** Text directly inside the root; may arrive split into pieces. */
+    type: "text";
+    /** The decoded text. */
+    text: string;
+  }
+  | {
+    /** The root's end tag. */
+    type: "close";
+  };
+
+// Names (XML 1.0 fifth edition, production [4], [4a], [5]).
+const NAME_START =
+  ":A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}";
+const NAME_CHAR = NAME_START + "\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040";
+const NAME_RE = new RegExp(`[${NAME_START}][${NAME_CHAR}]*`, "uy");
+const WHOLE_NAME_RE = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*$`, "u");
+/** Characters XML 1.0 forbids (surrogates cannot come out of the decoder). */
+const FORBIDDEN_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
+/** Anything in a text run that needs more than a copy. */
+const TEXT_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF&\r]|\]\]>/;
+/** Anything in an attribute value that needs more than a copy. */
+const ATTR_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF&<\t\n\r]/;
+const ONLY_SPACE = /^[ \t\r\n]*$/;
+const XML_DECL =
+  /^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:'1\.[0-9]+'|"1\.[0-9]+")(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:'([A-Za-z][A-Za-z0-9._-]*)'|"([A-Za-z][A-Za-z0-9._-]*)"))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:'(?:yes|no)'|"(?:yes|no)"))?[ \t\r\n]*\?>$/;
+/** A token ends at one of these; used to wait for more input cheaply. */
+const NAME_END_CHARS = " \t\r\n=/>'\"<?";
+/** Longest entity or character reference we wait for. */
+const MAX_REF = 64;
+/** Longest XML declaration we wait for. */
+const MAX_DECL = 1024;
+
+const PREDEFINED: Record<string, string> = Object.assign(
+  Object.create(null),
+  { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" },
+);
+
+// Where the parser is between chunks.
+const S_TEXT = 0; // content, prolog or epilog
+const S_TAG = 1; // inside a start tag, see #tagState
+const S_CDATA = 2; // inside a CDATA section
+
+// Where inside a start tag.
+const T_NAME = 0; // reading the element name
+const T_SPACE = 1; // after the name or a value: S, '>', '/>' or (after S) a name
+const T_ATTR = 2; // reading an attribute name
+const T_EQ = 3; // after an attribute name: S, '='
+const T_QUOTE = 4; // after '=': S, quote
+const T_VALUE = 5; // inside a quoted value
+const T_SLASH = 6; // after '/': '>'
+
+interface Frame {
+  el: Element;
+  qname: string;
+  scope: Record<string, string>;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+}
+
+function hasAny(s: string, from: number, chars: string): boolean {
+  for (let i = from; i < s.length; i++) {
+    if (chars.includes(s[i])) return true;
+  }
+  return false;
+}
+
+/** UTF-8 length of `s[a, b)`. */
+function utf8Length(s: string, a: number, b: number): number {
+  let n = b - a;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c < 0x800 ? 1 : (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
+  }
+  return n;
+}
+
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+function malformed(message: string): StreamError {
+  return new StreamError("not-well-formed", message);
+}
+
+/**
+ * Decode the references in `raw` (which holds at least one `&`).
+ * Every `&` must start a complete reference.
+ */
+function decodeRefs(raw: string): string {
+  let out = "";
+  let last = 0;
+  let amp = raw.indexOf("&");
+  while (amp !== -1) {
+    const semi = raw.indexOf(";", amp + 1);
+    if (semi === -1) {
+      throw malformed("'&' must start a reference such as &amp;");
+    }
+    out += raw.slice(last, amp) + decodeRef(raw.slice(amp + 1, semi));
+    last = semi + 1;
+    amp = raw.indexOf("&", last);
+  }
+  return out + raw.slice(last);
+}
+
+/** Decode the body of one reference (between `&` and `;`). */
+function decodeRef(body: string): string {
+  if (body.charCodeAt(0) === 0x23 /* # */) {
+    let cp: number;
+    if (body[1] === "x") {
+      if (!/^#x[0-9A-Fa-f]+$/.test(body)) {
+        throw malformed(`bad character reference &${body};`);
+      }
+      cp = parseInt(body.slice(2), 16);
+    } else {
+      if (!/^#[0-9]+$/.test(body)) {
+        throw malformed(`bad character reference &${body};`);
+      }
+      cp = parseInt(body.slice(1), 10);
+    }
+    if (!isXmlChar(cp)) {
+      throw malformed(`&${body}; refers to a character XML forbids`);
+    }
+    return String.fromCodePoint(cp);
+  }
+  const value = PREDEFINED[body];
+  if (value !== undefined) return value;
+  if (WHOLE_NAME_RE.test(body)) {
+    throw new StreamError(
+      "restricted-xml",
+      `entity reference &${body}; is not allowed: XMPP permits only &lt; &gt; &amp; &quot; &apos; and character references`,
+    );
+  }
+  throw malformed(`bad reference &${body};`);
+}
+
+/**
+ * A streaming parser for XMPP's restricted XML.
+ *
+ * @example Parsing a stream header and a stanza split across chunks
+ * ```ts
+ * import { XmlParser } from "./parser.ts";
+ *
+ * const enc = new TextEncoder();
+ * const p = new XmlParser();
+ * const events = [
+ *   ...p.write(enc.encode("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><mess")),
+ *   ...p.write(enc.encode("age to='a@b'><body>hi &amp; bye</body></message>")),
+ * ];
+ * console.log(events.map((e) => e.type)); // ["open", "element"]
+ * ```
+ *
+ * @example Refusing a comment
+ * ```ts
+ * import { XmlParser } from "./parser.ts";
+ * import { StreamError } from "./stream_error.ts";
+ *
+ * try {
+ *   new XmlParser().write(new TextEncoder().encode("<a><!-- hi --></a>"));
+ * } catch (e) {
+ *   console.log((e as StreamError).condition); // "restricted-xml"
+ * }
+ * ```
+ */
+export class XmlParser {
+  readonly #maxStanza: number;
+  readonly #maxDepth: number;
+  readonly #maxAttrs: number;
+  readonly #decoder = new TextDecoder("utf-8", {
+    fatal: true,
+    ignoreBOM: true,
+  });
+
+  #state = S_TEXT;
+  /** Unconsumed input from the previous chunk: a partial token. */
+  #carry = "";
+  /** When set, the carry cannot progress until one of these chars arrives. */
+  #waitFor: string | null = null;
+  #stack: Frame[] = [];
+  #rootSeen = false;
+  #rootClosed = false;
+  #started = false;
+  #failed: StreamError | null = null;
+  #events: ParseEvent[] = [];
+
+  // The start tag being read.
+  #tagState = T_NAME;
+  #tagName = "";
+  #tagAttrs: string[] = [];
+  #tagSpace = false;
+  #attrName = "";
+  #quote = "";
+  #value = "";
+
+  // Stanza size accounting.
+  #inStanza = false;
+  #stanzaBytes = 0;
+  #stanzaFrom = 0; // index in the current input where counting resumes
+  #ascii = true;
+
+  /**
+   * Make a parser.
+   *
+   * @param options Limits; see {@linkcode ParserLimits} for defaults.
+   */
+  constructor(options: ParserOptions = {}) {
+    this.#maxStanza = options.maxStanzaBytes ?? 262144;
+    this.#maxDepth = options.maxDepth ?? 64;
+    this.#maxAttrs = options.maxAttributes ?? 64;
+    for (
+      const [k, v] of Object.entries({
+        maxStanzaBytes: this.#maxStanza,
+        maxDepth: this.#maxDepth,
+        maxAttributes: this.#maxAttrs,
+      })
+    ) {
+      if (!Number.isInteger(v) || v < 1) {
+        throw new RangeError(`${k} must be a positive integer, got ${v}`);
+      }
+    }
+  }
+
+  /**
+   * Whether input has been taken in that has not yet come out as an event:
+   * a partial token, an unfinished element below the root, or a pending
+   * start tag. Used to detect bytes injected before a stream restart.
+   */
+  get buffered(): boolean {
+    return this.#carry.length > 0 || this.#stack.length > 1 ||
+      this.#state !== S_TEXT;
+  }
+
+  /** The depth of open elements, the root counting as 1. */
+  get depth(): number {
+    return this.#stack.length;
+  }
+
+  /**
+   * Parse the next chunk.
+   *
+   * @param chunk Bytes of the stream, split anywhere.
+   * @returns The events completed by this chunk, in order.
+   * @throws {StreamError} On input XMPP's restricted XML does not allow. The
+   * parser is then unusable: every later call throws the same error.
+   */
+  write(chunk: Uint8Array): ParseEvent[] {
+    if (this.#failed) throw this.#failed;
+    let str: string;
+    try {
+      str = this.#decoder.decode(chunk, { stream: true });
+    } catch (cause) {
+      throw this.#fail(
+        new StreamError("unsupported-encoding", "input is not valid UTF-8", {
+          cause,
+        }),
+      );
+    }
+    return this.#feed(str, chunk.length === str.length);
+  }
+
+  /**
+   * Signal the end of input.
+   *
+   * @returns The last events.
+   * @throws {StreamError} `not-well-formed` if the document is incomplete.
+   */
+  end(): ParseEvent[] {
+    if (this.#failed) throw this.#failed;
+    let str: string;
+    try {
+      str = this.#decoder.decode();
+    } catch (cause) {
+      throw this.#fail(
+        new StreamError("unsupported-encoding", "input ends inside a UTF-8 sequence", {
+          cause,
+        }),
+      );
+    }
+    const events = str ? this.#feed(str, false) : [];
+    if (!this.#rootClosed) {
+      throw this.#fail(
+        malformed(
+          this.#rootSeen
+            ? `input ended inside <${this.#stack.at(-1)?.qname ?? "?"}>`
+            : "input ended before the root element",
+        ),
+      );
+    }
+    if (this.#carry) {
+      throw this.#fail(malformed("input ended inside markup"));
+    }
+    return events;
+  }
+
+  #fail(e: StreamError): StreamError {
+    this.#failed = e;
+    this.#stack = [];
+    this.#carry = "";
+    return e;
+  }
+
+  #feed(str: string, ascii: boolean): ParseEvent[] {
+    const carry = this.#carry;
+    const s = carry ? carry + str : str;
+    this.#ascii = ascii && (carry.length === 0 || this.#ascii);
+    if (this.#waitFor !== null) {
+      if (!hasAny(s, carry.length, this.#waitFor)) {
+        this.#carry = s;
+        this.#checkPending(s.length);
+        return [];
+      }
+      this.#waitFor = null;
+    }
+    this.#carry = "";
+    this.#events = [];
+    this.#stanzaFrom = 0;
+    try {
+      this.#run(s);
+      if (this.#inStanza) {
+        this.#stanzaBytes += this.#bytes(
+          s,
+          this.#stanzaFrom,
+          s.length - this.#carry.length,
+        );
+      }
+      this.#checkPending(this.#carry.length);
+    } catch (e) {
+      if (e instanceof StreamError) throw this.#fail(e);
+      throw e;
+    }
+    this.#ascii = true;
+    for (let i = 0; i < this.#carry.length; i++) {
+      if (this.#carry.charCodeAt(i) >= 0x80) this.#ascii = false;
+    }
+    const events = this.#events;
+    this.#events = [];
+    return events;
+  }
+
+  /** Bound what waits in the carry. */
+  #checkPending(pending: number): void {
+    const used = this.#inStanza ? this.#stanzaBytes : 0;
+    if (used + pending > this.#maxStanza) throw this.#fail(this.#tooBig());
+  }
+
+  #tooBig(): StreamError {
+    return new StreamError(
+      "policy-violation",
+      `${
+        this.#rootSeen ? "stanza" : "stream header"
+      } larger than ${this.#maxStanza} bytes`,
+    );
+  }
+
+  #bytes(s: string, a: number, b: number): number {
+    return this.#ascii ? b - a : utf8Length(s, a, b);
+  }
+
+  /** Cheap bound while inside a stanza: characters never exceed bytes. */
+  #checkSize(s: string, pos: number): void {
+    if (
+      this.#inStanza &&
+      this.#stanzaBytes + (pos - this.#stanzaFrom) > this.#maxStanza
+    ) {
+      // Counting characters undercounts, so this is surely over the limit.
+      throw this.#tooBig();
+    }
+    void s;
+  }
+
+  #run(s: string): void {
+    const len = s.length;
+    let i = 0;
+    while (i < len) {
+      if (this.#state === S_TAG) {
+        i = this.#startTag(s, i);
+        if (i < 0) return;
+        continue;
+      }
+      if (this.#state === S_CDATA) {
+        i = this.#cdata(s, i);
+        if (i < 0) return;
+        continue;
+      }
+      // Text.
+      const lt = s.indexOf("<", i);
+      const end = lt === -1 ? len : lt;
+      if (end > i) {
+        const kept = this.#text(s, i, end, lt === -1);
+        if (kept > 0) {
+          this.#carry = s.slice(end - kept);
+          return;
+        }
+      }
+      if (lt === -1) return;
+      i = lt;
+      if (i + 1 >= len) {
+        this.#carry = "<";
+        return;
+      }
+      const c = s.charCodeAt(i + 1);
+      if (c === 0x2f /* / */) {
+        const gt = s.indexOf(">", i + 2);
+        if (gt === -1) {
+          this.#carry = s.slice(i);
+          this.#waitFor = ">";
+          return;
+        }
+        this.#endTag(s, i, gt);
+        i = gt + 1;
+      } else if (c === 0x21 /* ! */) {
+        const r = this.#bang(s, i);
+        if (r < 0) return;
+        i = r;
+      } else if (c === 0x3f /* ? */) {
+        const r = this.#pi(s, i);
+        if (r < 0) return;
+        i = r;
+      } else {
+        if (this.#rootClosed) {
+          throw malformed("only one root element is allowed");
+        }
+        this.#started = true;
+        this.#tagState = T_NAME;
+        this.#tagAttrs = [];
+        this.#tagSpace = false;
+        if (this.#stack.length <= 1) {
+          // A stanza (or the stream header) begins: count its bytes.
+          this.#inStanza = true;
+          this.#stanzaBytes = 0;
+          this.#stanzaFrom = i;
+        }
+        this.#state = S_TAG;
+        i = this.#startTag(s, i + 1);
+        if (i < 0) return;
+      }
+    }
+  }
+
+  /**
+   * A run of text `s[a, b)`. Returns how many trailing characters must wait
+   * for the next chunk (a partial reference, `]`, or `\r`).
+   */
+  #text(s: string, a: number, b: number, atEnd: boolean): number {
+    const depth = this.#stack.length;
+    if (depth === 0) {
+      const run = s.slice(a, b);
+      if (!ONLY_SPACE.test(run)) {
+        throw malformed(
+          this.#rootClosed
+            ? "text after the root element"
+            : "text before the root element",
+        );
+      }
+      this.#started = true;
+      return 0;
+    }
+    let kept = 0;
+    if (atEnd) {
+      // Hold back what the next chunk may complete.
+      const amp = s.lastIndexOf("&", b - 1);
+      if (amp >= a && s.indexOf(";", amp) === -1) {
+        kept = b - amp;
+        if (kept > MAX_REF) throw malformed("reference too long or missing ';'");
+      } else {
+        let k = b;
+        while (k > a && k > b - 2 && s.charCodeAt(k - 1) === 0x5d /* ] */) k--;
+        if (k === b && s.charCodeAt(b - 1) === 0x0d) k--;
+        kept = b - k;
+      }
+      b -= kept;
+      if (b <= a) return kept;
+    }
+    let run = s.slice(a, b);
+    const m = TEXT_SPECIAL.exec(run);
+    if (m !== null) {
+      if (m[0] === "]]>" || run.includes("]]>")) {
+        throw malformed("']]>' is not allowed in text");
+      }
+      if (FORBIDDEN_CHAR.test(run)) {
+        throw malformed("text holds a character XML forbids");
+      }
+      if (run.includes("\r")) run = run.replace(/\r\n?/g, "\n");
+      if (run.includes("&")) run = decodeRefs(run);
+    }
+    this.#checkSize(s, b);
+    if (depth === 1) {
+      this.#events.push({ type: "text", text: run });
+    } else {
+      const children = this.#stack[depth - 1].el.children;
+      const n = children.length;
+      if (n > 0 && typeof children[n - 1] === "string") {
+        children[n - 1] += run;
+      } else {
+        children.push(run);
+      }
+    }
+    return kept;
+  }
+
+  /** `<!`: a CDATA section or a forbidden declaration. */
+  #bang(s: string, i: number): number {
+    const rest = s.slice(i, i + 9);
+    if (rest.startsWith("<!--")) {
+      throw new StreamError(
+        "restricted-xml",
+        "comments are not allowed in XMPP",
+      );
+    }
+    if (rest.startsWith("<![CDATA[")) {
+      if (this.#stack.length === 0) {
+        throw malformed("CDATA outside the root element");
+      }
+      this.#state = S_CDATA;
+      return i + 9;
+    }
+    if (rest === "<!DOCTYPE") {
+      throw new StreamError(
+        "restricted-xml",
+        "document type declarations are not allowed in XMPP",
+      );
+    }
+    if (
+      rest.length < 9 &&
+      ("<!--".startsWith(rest) || "<![CDATA[".startsWith(rest) ||
+        "<!DOCTYPE".startsWith(rest))
+    ) {
+      this.#carry = rest;
+      return -1;
+    }
+    throw malformed(`unexpected markup '${rest}'`);
+  }
+
+  /** `<?`: the XML declaration at the very start, else forbidden. */
+  #pi(s: string, i: number): number {
+    const atStart = !this.#started && i === 0;
+    if (atStart) {
+      const end = s.indexOf("?>", i);
+      if (end === -1) {
+        if (s.length - i > MAX_DECL) {
+          throw malformed("XML declaration too long");
+        }
+        if (s.length - i >= 6 && !/^<\?xml[ \t\r\n]/.test(s.slice(i, i + 6))) {
+          throw new StreamError(
+            "restricted-xml",
+            "processing instructions are not allowed in XMPP",
+          );
+        }
+        this.#carry = s.slice(i);
+        this.#waitFor = ">";
+        return -1;
+      }
+      const decl = s.slice(i, end + 2);
+      if (/^<\?xml[ \t\r\n?]/.test(decl)) {
+        const m = XML_DECL.exec(decl);
+        if (m === null) throw malformed(`bad XML declaration ${decl}`);
+        const enc = m[1] ?? m[2];
+        if (enc !== undefined && enc.toLowerCase() !== "utf-8") {
+          throw new StreamError(
+            "unsupported-encoding",
+            `XMPP uses only UTF-8, not ${enc}`,
+          );
+        }
+        this.#started = true;
+        return end + 2;
+      }
+    }
+    throw new StreamError(
+      "restricted-xml",
+      "processing instructions are not allowed in XMPP",
+    );
+  }
+
+  #cdata(s: string, i: number): number {
+    const end = s.indexOf("]]>", i);
+    let b = end === -1 ? Math.max(i, s.length - 2) : end;
+    if (end === -1 && b > i && s.charCodeAt(b - 1) === 0x0d) b--;
+    if (b > i) {
+      let run = s.slice(i, b);
+      if (FORBIDDEN_CHAR.test(run)) {
+        throw malformed("CDATA holds a character XML forbids");
+      }
+      if (run.includes("\r")) run = run.replace(/\r\n?/g, "\n");
+      this.#checkSize(s, b);
+      const depth = this.#stack.length;
+      if (depth === 1) {
+        this.#events.push({ type: "text", text: run });
+      } else {
+        const children = this.#stack[depth - 1].el.children;
+        const n = children.length;
+        if (n > 0 && typeof children[n - 1] === "string") {
+          children[n - 1] += run;
+        } else {
+          children.push(run);
+        }
+      }
+    }
+    if (end === -1) {
+      this.#carry = s.slice(b);
+      return -1;
+    }
+    this.#state = S_TEXT;
+    return end + 3;
+  }
+
+  /**
+   * Continue a start tag at `i` (just after `<`, or wherever the last chunk
+   * stopped). Returns the index after the tag, or -1 if the input ran out.
+   */
+  #startTag(s: string, i: number): number {
+    const len = s.length;
+    for (;;) {
+      switch (this.#tagState) {
+        case T_NAME: {
+          NAME_RE.lastIndex = i;
+          const m = NAME_RE.exec(s);
+          if (m === null) {
+            throw malformed(
+              i < len ? `bad element name at '${s.slice(i, i + 10)}'` : "",
+            );
+          }
+          const e = i + m[0].length;
+          if (e === len) return this.#wait(s, i);
+          this.#tagName = m[0];
+          this.#tagState = T_SPACE;
+          this.#tagSpace = false;
+          i = e;
+          break;
+        }
+        case T_SPACE: {
+          while (i < len && isSpace(s.charCodeAt(i))) {
+            i++;
+            this.#tagSpace = true;
+          }
+          if (i === len) return this.#wait(s, i);
+          const c = s.charCodeAt(i);
+          if (c === 0x3e /* > */) {
+            this.#openElement(s, i, false);
+            this.#state = S_TEXT;
+            return i + 1;
+          }
+          if (c === 0x2f /* / */) {
+            this.#tagState = T_SLASH;
+            i++;
+            break;
+          }
+          if (!this.#tagSpace) {
+            throw malformed(
+              `expected whitespace, '>' or '/>' in <${this.#tagName}>`,
+            );
+          }
+          this.#tagState = T_ATTR;
+          break;
+        }
+        case T_ATTR: {
+          NAME_RE.lastIndex = i;
+          const m = NAME_RE.exec(s);
+          if (m === null) {
+            throw malformed(
+              `bad attribute name in <${this.#tagName}> at '${
+                s.slice(i, i + 10)
+              }'`,
+            );
+          }
+          const e = i + m[0].length;
+          if (e === len) return this.#wait(s, i);
+          this.#attrName = m[0];
+          this.#tagState = T_EQ;
+          i = e;
+          break;
+        }
+        case T_EQ: {
+          while (i < len && isSpace(s.charCodeAt(i))) i++;
+          if (i === len) return this.#wait(s, i);
+          if (s.charCodeAt(i) !== 0x3d /* = */) {
+            throw malformed(
+              `expected '=' after attribute ${this.#attrName} in <${this.#tagName}>`,
+            );
+          }
+          this.#tagState = T_QUOTE;
+          i++;
+          break;
+        }
+        case T_QUOTE: {
+          while (i < len && isSpace(s.charCodeAt(i))) i++;
+          if (i === len) return this.#wait(s, i);
+          const q = s[i];
+          if (q !== '"' && q !== "'") {
+            throw malformed(
+              `attribute ${this.#attrName} in <${this.#tagName}> needs a quoted value`,
+            );
+          }
+          this.#quote = q;
+          this.#value = "";
+          this.#tagState = T_VALUE;
+          i++;
+          break;
+        }
+        case T_VALUE: {
+          const e = s.indexOf(this.#quote, i);
+          if (e === -1) {
+            // Keep the raw piece; a reference may be split, so decode later.
+            this.#value += s.slice(i);
+            this.#checkSize(s, len);
+            if (this.#value.length > this.#maxStanza) throw this.#tooBig();
+            this.#waitFor = this.#quote;
+            return -1;
+          }
+          let raw = this.#value + s.slice(i, e);
+          this.#value = "";
+          if (ATTR_SPECIAL.test(raw)) raw = this.#attrValue(raw);
+          if (this.#tagAttrs.length >= this.#maxAttrs * 2) {
+            throw new StreamError(
+              "policy-violation",
+              `more than ${this.#maxAttrs} attributes on <${this.#tagName}>`,
+            );
+          }
+          this.#tagAttrs.push(this.#attrName, raw);
+          this.#tagState = T_SPACE;
+          this.#tagSpace = false;
+          i = e + 1;
+          break;
+        }
+        case T_SLASH: {
+          if (i === len) return this.#wait(s, i);
+          if (s.charCodeAt(i) !== 0x3e) {
+            throw malformed(`expected '>' after '/' in <${this.#tagName}>`);
+          }
+          this.#openElement(s, i, true);
+          this.#state = S_TEXT;
+          return i + 1;
+        }
+      }
+    }
+  }
+
+  /** Keep `s[from..]` for the next chunk; wait for a token end to re-scan. */
+  #wait(s: string, from: number): number {
+    this.#carry = s.slice(from);
+    if (this.#carry.length > 0) this.#waitFor = NAME_END_CHARS;
+    return -1;
+  }
+
+  #attrValue(raw: string): string {
+    if (raw.includes("<")) throw malformed("'<' is not allowed in an attribute value");
+    if (FORBIDDEN_CHAR.test(raw)) {
+      throw malformed("attribute value holds a character XML forbids");
+    }
+    raw = raw.replace(/\r\n|[\t\n\r]/g, " ");
+    return raw.includes("&") ? decodeRefs(raw) : raw;
+  }
+
+  /** The start tag ended at `s[gt]`: resolve names and open the element. */
+  #openElement(s: string, gt: number, empty: boolean): void {
+    const stack = this.#stack;
+    const depth = stack.length;
+    if (depth >= this.#maxDepth) {
+      throw new StreamError(
+        "policy-violation",
+        `elements nested deeper than ${this.#maxDepth}`,
+      );
+    }
+    const parentScope = depth > 0 ? stack[depth - 1].scope : ROOT_SCOPE;
+    let scope = parentScope;
+    const raw = this.#tagAttrs;
+    const n = raw.length;
+    let declared: Record<string, string> | null = null;
+    let prefixedAttrs = false;
+    // Namespace declarations first.
+    for (let k = 0; k < n; k += 2) {
+      const name = raw[k];
+      if (name.charCodeAt(0) !== 0x78 /* x */ || !name.startsWith("xmlns")) {
+        if (name.includes(":")) prefixedAttrs = true;
+        continue;
+      }
+      let prefix: string;
+      if (name.length === 5) prefix = "";
+      else if (name.charCodeAt(5) === 0x3a) prefix = name.slice(6);
+      else {
+        if (name.includes(":")) prefixedAttrs = true;
+        continue; // an ordinary attribute such as "xmlnsfoo"
+      }
+      const uri = raw[k + 1];
+      checkDeclaration(prefix, uri);
+      if (prefix === "" && name.length === 6) {
+        throw malformed("xmlns: is not a valid declaration");
+      }
+      if (scope === parentScope) {
+        scope = Object.create(parentScope);
+        declared = Object.create(null);
+      }
+      if (Object.hasOwn(declared!, prefix)) {
+        throw malformed(`duplicate attribute ${name}`);
+      }
+      declared![prefix] = uri;
+      scope[prefix] = uri;
+    }
+    const qname = this.#tagName;
+    let local = qname;
+    let ns: string;
+    const colon = qname.indexOf(":");
+    if (colon === -1) {
+      ns = scope[""] ?? "";
+    } else {
+      const prefix = qname.slice(0, colon);
+      local = qname.slice(colon + 1);
+      checkQName(qname, colon);
+      if (prefix === "xmlns") {
+        throw malformed(`element <${qname}> must not use the xmlns prefix`);
+      }
+      const uri = scope[prefix];
+      if (uri === undefined || uri === "") {
+        throw malformed(`prefix ${prefix} of <${qname}> is not declared`);
+      }
+      ns = uri;
+    }
+    const attrs: Record<string, string> = {};
+    for (let k = 0; k < n; k += 2) {
+      const name = raw[k];
+      if (
+        name.charCodeAt(0) === 0x78 && name.startsWith("xmlns") &&
+        (name.length === 5 || name.charCodeAt(5) === 0x3a)
+      ) {
+        continue;
+      }
+      let key = name;
+      if (prefixedAttrs) {
+        const c = name.indexOf(":");
+        if (c !== -1) {
+          checkQName(name, c);
+          const prefix = name.slice(0, c);
+          const uri = scope[prefix];
+          if (uri === undefined || uri === "") {
+            throw malformed(`prefix ${prefix} of attribute ${name} is not declared`);
+          }
+          key = uri === XML_NS
+            ? "xml:" + name.slice(c + 1)
+            : `{${uri}}${name.slice(c + 1)}`;
+        }
+      }
+      if (Object.hasOwn(attrs, key)) {
+        throw malformed(`duplicate attribute ${name} on <${qname}>`);
+      }
+      if (key === "__proto__") {
+        Object.defineProperty(attrs, key, {
+          value: raw[k + 1],
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else {
+        attrs[key] = raw[k + 1];
+      }
+    }
+    const el = new Element(local, ns, attrs, []);
+    this.#tagAttrs = [];
+    if (depth === 0) {
+      this.#rootSeen = true;
+      this.#inStanza = false;
+      this.#stanzaBytes = 0;
+      this.#events.push({
+        type: "open",
+        element: el,
+        namespaces: declared ?? {},
+      });
+      if (empty) {
+        this.#rootClosed = true;
+        this.#events.push({ type: "close" });
+      } else {
+        stack.push({ el, qname, scope });
+      }
+      return;
+    }
+    if (depth > 1) stack[depth - 1].el.children.push(el);
+    if (empty) {
+      if (depth === 1) this.#stanzaDone(el, s, gt + 1);
+    } else {
+      stack.push({ el, qname, scope });
+    }
+    this.#checkSize(s, gt + 1);
+  }
+
+  #endTag(s: string, lt: number, gt: number): void {
+    const stack = this.#stack;
+    const top = stack.at(-1);
+    let e = gt;
+    while (e > lt + 2 && isSpace(s.charCodeAt(e - 1))) e--;
+    const name = s.slice(lt + 2, e);
+    if (top === undefined) {
+      throw malformed(`end tag </${name}> without a start tag`);
+    }
+    if (name !== top.qname) {
+      throw malformed(`end tag </${name}> does not match <${top.qname}>`);
+    }
+    stack.pop();
+    const depth = stack.length;
+    if (depth === 0) {
+      this.#rootClosed = true;
+      this.#events.push({ type: "close" });
+    } else if (depth === 1) {
+      this.#stanzaDone(top.el, s, gt + 1);
+    }
+  }
+
+  #stanzaDone(el: Element, s: string, end: number): void {
+    const size = this.#stanzaBytes + this.#bytes(s, this.#stanzaFrom, end);
+    if (size > this.#maxStanza) throw this.#tooBig();
+    this.#inStanza = false;
+    this.#stanzaBytes = 0;
+    this.#events.push({ type: "element", element: el });
+  }
+}
+
+/** The scope every document starts with. */
+const ROOT_SCOPE: Record<string, string> = Object.assign(
+  Object.create(null),
+  { xml: XML_NS },
+);
+
+function checkQName(qname: string, colon: number): void {
+  if (
+    colon === 0 || colon === qname.length - 1 ||
+    qname.indexOf(":", colon + 1) !== -1
+  ) {
+    throw malformed(`${qname} is not a valid qualified name`);
+  }
+  const c = qname.charCodeAt(colon + 1);
+  if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0xb7) {
+    throw malformed(`${qname} is not a valid qualified name`);
+  }
+  NAME_RE.lastIndex = colon + 1;
+  const m = NAME_RE.exec(qname);
+  if (m === null || m.index !== colon + 1) {
+    throw malformed(`${qname} is not a valid qualified name`);
+  }
+}
+
+function checkDeclaration(prefix: string, uri: string): void {
+  if (prefix === "xmlns") {
+    throw malformed("the xmlns prefix must not be declared");
+  }
+  if (prefix.includes(":")) {
+    throw malformed(`xmlns:${prefix} is not a valid declaration`);
+  }
+  if (prefix === "xml") {
+    if (uri !== XML_NS) {
+      throw malformed(`the xml prefix must be bound to ${XML_NS}`);
+    }
+    return;
+  }
+  if (uri === XML_NS || uri === XMLNS_NS) {
+    throw malformed(`${uri} must not be declared as a namespace`);
+  }
+  if (prefix !== "" && uri === "") {
+    throw malformed(`xmlns:${prefix}="" cannot undeclare a prefix in XML 1.0`);
+  }
+  if (prefix !== "") {
+    const c = prefix.charCodeAt(0);
+    if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0xb7) {
+      throw malformed(`xmlns:${prefix} is not a valid declaration`);
+    }
+  }
+}
