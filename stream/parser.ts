@@ -348,9 +348,13 @@ export class XmlParser {
       str = this.#decoder.decode();
     } catch (cause) {
       throw this.#fail(
-        new StreamError("unsupported-encoding", "input ends inside a UTF-8 sequence", {
-          cause,
-        }),
+        new StreamError(
+          "unsupported-encoding",
+          "input ends inside a UTF-8 sequence",
+          {
+            cause,
+          },
+        ),
       );
     }
     const events = str ? this.#feed(str, false) : [];
@@ -538,7 +542,9 @@ export class XmlParser {
       const amp = s.lastIndexOf("&", b - 1);
       if (amp >= a && s.indexOf(";", amp) === -1) {
         kept = b - amp;
-        if (kept > MAX_REF) throw malformed("reference too long or missing ';'");
+        if (kept > MAX_REF) {
+          throw malformed("reference too long or missing ';'");
+        }
       } else {
         let k = b;
         while (k > a && k > b - 2 && s.charCodeAt(k - 1) === 0x5d /* ] */) k--;
@@ -819,7 +825,9 @@ export class XmlParser {
   }
 
   #attrValue(raw: string): string {
-    if (raw.includes("<")) throw malformed("'<' is not allowed in an attribute value");
+    if (raw.includes("<")) {
+      throw malformed("'<' is not allowed in an attribute value");
+    }
     if (FORBIDDEN_CHAR.test(raw)) {
       throw malformed("attribute value holds a character XML forbids");
     }
@@ -908,7 +916,9 @@ export class XmlParser {
           const prefix = name.slice(0, c);
           const uri = scope[prefix];
           if (uri === undefined || uri === "") {
-            throw malformed(`prefix ${prefix} of attribute ${name} is not declared`);
+            throw malformed(
+              `prefix ${prefix} of attribute ${name} is not declared`,
+            );
           }
           key = uri === XML_NS
             ? "xml:" + name.slice(c + 1)

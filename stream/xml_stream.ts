@@ -1,0 +1,724 @@
+/**
+ * An XMPP XML stream (RFC 6120 §4) over any {@linkcode Duplex}: open or
+ * accept the stream header, read features and stanzas, send elements, handle
+ * stream errors, restart, and close.
+ *
+ * @module
+ */
+
+import type { ConnectionInfo, Duplex } from "./duplex.ts";
+import { Element } from "./element.ts";
+import {
+  CLIENT_NS,
+  CLOSING_TAG,
+  openingTag,
+  readHeader,
+  type StreamHeader,
+  STREAMS_NS,
+} from "./header.ts";
+import { type ParseEvent, type ParserLimits, XmlParser } from "./parser.ts";
+import {
+  isStreamErrorCondition,
+  STREAM_ERROR_NS,
+  StreamError,
+  type StreamErrorCondition,
+} from "./stream_error.ts";
+import { serialize } from "./writer.ts";
+
+/** Options shared by {@linkcode XmlStream.open} and {@linkcode XmlStream.accept}. */
+export interface XmlStreamOptions {
+  /**
+   * The content namespace.
+   *
+   * @default {"jabber:client"}
+   */
+  ns?: string;
+  /** `to` for the header this side sends. */
+  to?: string;
+  /** `from` for the header this side sends. */
+  from?: string;
+  /**
+   * `xml:lang` for the header this side sends.
+   *
+   * @default {"en"}
+   */
+  lang?: string;
+  /** Parser limits; see {@linkcode ParserLimits}. */
+  limits?: ParserLimits;
+  /**
+   * Milliseconds to wait for the peer's stream header.
+   *
+   * @default {30000}
+   */
+  headerTimeout?: number;
+  /**
+   * Milliseconds {@linkcode XmlStream.close} waits for the peer's
+   * `</stream:stream>` before closing the connection anyway.
+   *
+   * @default {5000}
+   */
+  closeTimeout?: number;
+  /** Aborting it while the header is awaited fails the open and closes the duplex. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@linkcode XmlStream.accept}. */
+export interface AcceptOptions extends XmlStreamOptions {
+  /**
+   * The domains this side serves. If given, a header whose `to` is not one of
+   * them gets `host-unknown`.
+   */
+  domains?: string[];
+  /**
+   * The stream id to send.
+   *
+   * @default {a random UUID}
+   */
+  id?: string;
+}
+
+/** Options for a single read. */
+export interface ReadOptions {
+  /**
+   * Stop waiting when aborted (the read rejects with the signal's reason).
+   * No data is lost: the bytes of a read in progress go to the next read.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options for {@linkcode XmlStream.restart}. */
+export interface RestartOptions extends Partial<AcceptOptions> {
+  /**
+   * What to do if the peer sent data the old stream has not handed out yet
+   * (for example a stanza pipelined after STARTTLS `<proceed/>`): `"error"`
+   * throws a `policy-violation` {@linkcode StreamError} and closes the
+   * connection; `"discard"` drops it. Either way it never reaches the new
+   * stream.
+   *
+   * @default {"error"}
+   */
+  buffered?: "error" | "discard";
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * An XMPP XML stream over a duplex.
+ *
+ * @example A client and a server stream over an in-memory pair
+ * ```ts
+ * import { memoryPair } from "./memory_duplex.ts";
+ * import { Element } from "./element.ts";
+ * import { XmlStream } from "./xml_stream.ts";
+ *
+ * const [a, b] = memoryPair();
+ * const [client, server] = await Promise.all([
+ *   XmlStream.open(a, { to: "example.org" }),
+ *   XmlStream.accept(b, { domains: ["example.org"] }),
+ * ]);
+ * await server.sendFeatures([]);
+ * await client.readFeatures();
+ * await client.send(new Element("message", "jabber:client", { to: "bob@example.org" }));
+ * console.log((await server.read())?.name); // "message"
+ * await Promise.all([client.close(), server.read().then(() => server.close())]);
+ * ```
+ */
+export class XmlStream implements AsyncIterable<Element> {
+  /** The duplex this stream runs over. */
+  readonly duplex: Duplex;
+  /** The header the peer sent. */
+  readonly peerHeader: StreamHeader;
+  /** The header this side sent. */
+  readonly header: StreamHeader;
+  /** The stream id (from the receiving entity's header). */
+  readonly id: string | undefined;
+  /** Whether this side initiated the stream. */
+  readonly initiator: boolean;
+
+  readonly #options: AcceptOptions;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #parser: XmlParser;
+  readonly #queue: ParseEvent[];
+  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  #peerClosed = false;
+  #sentClose = false;
+  #closed = false;
+  #failure: StreamError | null = null;
+  #detached = false;
+
+  private constructor(
+    duplex: Duplex,
+    parts: {
+      reader: ReadableStreamDefaultReader<Uint8Array>;
+      writer: WritableStreamDefaultWriter<Uint8Array>;
+      parser: XmlParser;
+      queue: ParseEvent[];
+      header: StreamHeader;
+      peerHeader: StreamHeader;
+      initiator: boolean;
+      options: AcceptOptions;
+    },
+  ) {
+    this.duplex = duplex;
+    this.#reader = parts.reader;
+    this.#writer = parts.writer;
+    this.#parser = parts.parser;
+    this.#queue = parts.queue;
+    this.header = parts.header;
+    this.peerHeader = parts.peerHeader;
+    this.initiator = parts.initiator;
+    this.#options = parts.options;
+    this.id = parts.initiator ? parts.peerHeader.id : parts.header.id;
+  }
+
+  /** What is known about the connection under this stream. */
+  get info(): ConnectionInfo {
+    return this.duplex.info;
+  }
+
+  /**
+   * Whether the peer has sent data this stream has not handed out yet.
+   * Before a restart (after `<proceed/>` or SASL success) this must be
+   * `false`; anything else is data injected ahead of the new layer.
+   */
+  get buffered(): boolean {
+    return this.#queue.length > 0 || this.#parser.buffered;
+  }
+
+  /**
+   * Open a stream as the initiating entity: send a header, read the peer's.
+   *
+   * @example
+   * ```ts ignore
+   * import { XmlStream } from "./xml_stream.ts";
+   * import { fromConn } from "./conn_duplex.ts";
+   *
+   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 5222 });
+   * const xs = await XmlStream.open(fromConn(conn), { to: "localhost" });
+   * const features = await xs.readFeatures();
+   * ```
+   *
+   * @param duplex The transport.
+   * @param options Header attributes, limits and timeouts.
+   * @returns The open stream.
+   * @throws {StreamError} If the peer's header is wrong or it sends a stream
+   * error; the duplex is then closed.
+   */
+  static async open(
+    duplex: Duplex,
+    options: XmlStreamOptions = {},
+  ): Promise<XmlStream> {
+    const header: StreamHeader = {
+      ns: options.ns ?? CLIENT_NS,
+      to: options.to,
+      from: options.from,
+      version: "1.0",
+      lang: options.lang ?? "en",
+    };
+    return await XmlStream.#start(duplex, options, header, true);
+  }
+
+  /**
+   * Accept a stream as the receiving entity: read the initiator's header,
+   * answer with one of ours (with a fresh id).
+   *
+   * @example
+   * ```ts ignore
+   * import { XmlStream } from "./xml_stream.ts";
+   * import { fromConn } from "./conn_duplex.ts";
+   *
+   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 5222 });
+   * const xs = await XmlStream.accept(fromConn(await listener.accept()), { domains: ["localhost"] });
+   * ```
+   *
+   * @param duplex The transport.
+   * @param options Served domains, header attributes, limits and timeouts.
+   * @returns The accepted stream.
+   * @throws {StreamError} If the initiator's header is wrong (the error is
+   * also sent to it and the duplex closed).
+   */
+  static async accept(
+    duplex: Duplex,
+    options: AcceptOptions = {},
+  ): Promise<XmlStream> {
+    const header: StreamHeader = {
+      ns: options.ns ?? CLIENT_NS,
+      from: options.from,
+      to: options.to,
+      id: options.id ?? crypto.randomUUID(),
+      version: "1.0",
+      lang: options.lang ?? "en",
+    };
+    return await XmlStream.#start(duplex, options, header, false);
+  }
+
+  static async #start(
+    duplex: Duplex,
+    options: AcceptOptions,
+    header: StreamHeader,
+    initiator: boolean,
+  ): Promise<XmlStream> {
+    const reader = duplex.readable.getReader();
+    const writer = duplex.writable.getWriter();
+    const parser = new XmlParser(options.limits);
+    const queue: ParseEvent[] = [];
+    let headerSent = false;
+    const sendHeader = async (h: StreamHeader) => {
+      headerSent = true;
+      await writer.write(encoder.encode(openingTag(h)));
+    };
+    const timeoutMs = options.headerTimeout ?? 30000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, timeout])
+      : timeout;
+    try {
+      if (initiator) await sendHeader(header);
+      let open: Extract<ParseEvent, { type: "open" }> | undefined;
+      while (open === undefined) {
+        const { value, done } = await raceAbort(reader.read(), signal);
+        if (done) {
+          throw new StreamError(
+            "connection-timeout",
+            "the peer closed the connection before sending its stream header",
+          );
+        }
+        queue.push(...parser.write(value));
+        const first = queue.shift();
+        if (first !== undefined) {
+          if (first.type !== "open") throw new Error("unreachable");
+          open = first;
+        }
+      }
+      const peerHeader = readHeader(open.element, open.namespaces, header.ns);
+      if (!initiator) {
+        if (
+          options.domains && (peerHeader.to === undefined ||
+            !options.domains.includes(peerHeader.to.toLowerCase()))
+        ) {
+          throw new StreamError(
+            "host-unknown",
+            `this server does not serve ${peerHeader.to ?? "(no 'to')"}`,
+          );
+        }
+        if (header.from === undefined) header.from = peerHeader.to;
+        if (header.to === undefined && peerHeader.from !== undefined) {
+          header.to = peerHeader.from;
+        }
+        await sendHeader(header);
+      }
+      return new XmlStream(duplex, {
+        reader,
+        writer,
+        parser,
+        queue,
+        header,
+        peerHeader,
+        initiator,
+        options,
+      });
+    } catch (e) {
+      const err = e === timeout.reason && timeout.aborted
+        ? new StreamError(
+          "connection-timeout",
+          `no stream header from the peer within ${timeoutMs} ms`,
+        )
+        : e;
+      if (err instanceof StreamError && err.origin === "local") {
+        // RFC 6120 §4.9.1.2: the receiving entity opens a stream first.
+        try {
+          if (!headerSent) await sendHeader(header);
+          await writer.write(encoder.encode(errorXml(err) + CLOSING_TAG));
+        } catch { /* the connection is gone */ }
+      }
+      reader.releaseLock();
+      writer.releaseLock();
+      duplex.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Read the next element: a stanza, a nonza, or features.
+   *
+   * @example
+   * ```ts ignore
+   * const stanza = await xs.read();
+   * if (stanza === null) console.log("the peer closed the stream");
+   * ```
+   *
+   * @param options An abort signal.
+   * @returns The element, or `null` once the peer has closed the stream.
+   * @throws {StreamError} When the peer sends `<stream:error/>` (origin
+   * `"remote"`) or bad XML (origin `"local"`; the error was sent to the peer
+   * and the connection closed).
+   */
+  async read(options: ReadOptions = {}): Promise<Element | null> {
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      const event = this.#queue.shift();
+      if (event !== undefined) {
+        if (event.type === "element") {
+          const el = event.element;
+          if (el.ns === STREAMS_NS && el.name === "error") {
+            await this.#fail(remoteError(el), false);
+          }
+          return el;
+        }
+        if (event.type === "close") {
+          this.#peerClosed = true;
+          if (this.#parser.buffered || this.#queue.length > 0) {
+            await this.#fail(
+              new StreamError("not-well-formed", "data after </stream:stream>"),
+              true,
+            );
+          }
+          return null;
+        }
+        if (event.type === "text") {
+          if (/^[ \t\r\n]*$/.test(event.text)) continue; // whitespace ping
+          await this.#fail(
+            new StreamError(
+              "bad-format",
+              "text is not allowed directly inside the stream",
+            ),
+            true,
+          );
+        }
+        continue;
+      }
+      if (this.#peerClosed) return null;
+      if (this.#closed) {
+        throw new Deno.errors.BadResource("the XML stream is closed");
+      }
+      if (this.#detached) {
+        throw new Deno.errors.BadResource("the XML stream was restarted");
+      }
+      this.#pending ??= this.#reader.read();
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = options.signal
+          ? await raceAbort(this.#pending, options.signal)
+          : await this.#pending;
+      } catch (e) {
+        if (options.signal?.aborted && e === options.signal.reason) throw e;
+        this.#pending = null;
+        this.#closed = true;
+        this.duplex.close();
+        throw e;
+      }
+      this.#pending = null;
+      if (result.done) {
+        this.#peerClosed = true;
+        this.#closed = true;
+        this.duplex.close();
+        throw new StreamError(
+          "connection-timeout",
+          "the connection closed without </stream:stream>",
+          { origin: "remote" },
+        );
+      }
+      try {
+        for (const ev of this.#parser.write(result.value)) this.#queue.push(ev);
+      } catch (e) {
+        if (e instanceof StreamError) await this.#fail(e, true);
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Read `<stream:features/>`, which must be the next element.
+   *
+   * @example
+   * ```ts ignore
+   * const features = await xs.readFeatures();
+   * const tls = features.getChild("starttls", "urn:ietf:params:xml:ns:xmpp-tls");
+   * ```
+   *
+   * @param options An abort signal.
+   * @returns The features element.
+   * @throws {StreamError} `bad-format` if something else arrives first.
+   */
+  async readFeatures(options: ReadOptions = {}): Promise<Element> {
+    const el = await this.read(options);
+    if (el === null) {
+      throw new StreamError(
+        "connection-timeout",
+        "the peer closed the stream before sending features",
+        { origin: "remote" },
+      );
+    }
+    if (el.ns !== STREAMS_NS || el.name !== "features") {
+      await this.#fail(
+        new StreamError(
+          "bad-format",
+          `expected <stream:features/>, got <${el.name}> in ${el.ns}`,
+        ),
+        true,
+      );
+    }
+    return el;
+  }
+
+  /**
+   * Send elements, in order, as one write.
+   *
+   * @example
+   * ```ts ignore
+   * import { Element } from "./element.ts";
+   * await xs.send(new Element("presence", "jabber:client"));
+   * ```
+   *
+   * @param elements One element or several.
+   * @throws {TypeError} If an element cannot be serialized.
+   */
+  async send(elements: Element | Element[]): Promise<void> {
+    if (this.#sentClose || this.#closed || this.#detached) {
+      throw new Deno.errors.BadResource("the XML stream is closed");
+    }
+    const list = Array.isArray(elements) ? elements : [elements];
+    let xml = "";
+    for (const el of list) xml += this.#serialize(el);
+    await this.#writer.write(encoder.encode(xml));
+  }
+
+  /**
+   * Send `<stream:features/>` with these children.
+   *
+   * @example
+   * ```ts ignore
+   * import { Element } from "./element.ts";
+   * const tls = "urn:ietf:params:xml:ns:xmpp-tls";
+   * await xs.sendFeatures([new Element("starttls", tls, {}, [new Element("required", tls)])]);
+   * ```
+   *
+   * @param children The feature elements.
+   */
+  async sendFeatures(children: Element[]): Promise<void> {
+    await this.send(new Element("features", STREAMS_NS, {}, children));
+  }
+
+  /**
+   * Send a stream error, close the stream and the connection.
+   *
+   * @example
+   * ```ts ignore
+   * await xs.sendError("policy-violation", { text: "too many stanzas" });
+   * ```
+   *
+   * @param condition The RFC 6120 condition.
+   * @param options Text to include.
+   */
+  async sendError(
+    condition: StreamErrorCondition,
+    options: { text?: string } = {},
+  ): Promise<void> {
+    const err = new StreamError(condition, options.text);
+    try {
+      await this.#fail(err, true);
+    } catch { /* #fail always throws after sending */ }
+  }
+
+  /**
+   * Close the stream: send `</stream:stream>`, wait up to `closeTimeout` for
+   * the peer's, then close the connection. Stanzas arriving meanwhile are
+   * dropped. Safe to call more than once.
+   *
+   * @example
+   * ```ts ignore
+   * await xs.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#sentClose && !this.#detached) {
+      this.#sentClose = true;
+      try {
+        await this.#writer.write(encoder.encode(CLOSING_TAG));
+      } catch { /* the peer is gone */ }
+    }
+    if (!this.#peerClosed && !this.#failure && !this.#detached) {
+      const timeout = AbortSignal.timeout(this.#options.closeTimeout ?? 5000);
+      try {
+        while ((await this.read({ signal: timeout })) !== null) {
+          // Drain until the peer's closing tag.
+        }
+      } catch { /* timeout, error or EOF: close anyway */ }
+    }
+    this.#shutdown();
+  }
+
+  /**
+   * Restart the stream (after STARTTLS or SASL): start a fresh parser over
+   * `duplex` (default: the same one) and exchange headers again. The old
+   * parser's buffered bytes are never handed to the new stream.
+   *
+   * @example
+   * ```ts ignore
+   * // after SASL <success/>
+   * const next = await xs.restart();
+   * ```
+   *
+   * @param duplex The duplex for the new stream, such as a TLS layer over
+   * the old one. Default: the same duplex.
+   * @param options Overrides of the options this stream was made with.
+   * @returns The new stream. This one can no longer be used.
+   * @throws {StreamError} `policy-violation` if data was buffered and
+   * `options.buffered` is `"error"`; the connection is then closed.
+   */
+  async restart(
+    duplex?: Duplex,
+    options: RestartOptions = {},
+  ): Promise<XmlStream> {
+    const raw = this.detach(options);
+    const next = { ...this.#options, ...options };
+    if (this.initiator) {
+      return await XmlStream.open(duplex ?? raw, {
+        ...next,
+        to: options.to ?? this.header.to,
+        from: options.from ?? this.header.from,
+      });
+    }
+    return await XmlStream.accept(duplex ?? raw, { ...next, id: options.id });
+  }
+
+  /**
+   * Release the duplex without closing it, for a layer that takes over the
+   * raw bytes (such as a TLS handshake after `<proceed/>`). This stream can
+   * no longer be used.
+   *
+   * @example
+   * ```ts ignore
+   * const raw = xs.detach(); // then upgrade raw to TLS and open a new stream
+   * ```
+   *
+   * @param options What to do with data the peer sent that is still buffered.
+   * @returns The underlying duplex.
+   * @throws {StreamError} `policy-violation` if data was buffered and
+   * `options.buffered` is `"error"` (the default); the connection is closed.
+   */
+  detach(options: { buffered?: "error" | "discard" } = {}): Duplex {
+    if (this.#detached || this.#closed) {
+      throw new Deno.errors.BadResource("the XML stream is already closed");
+    }
+    if (this.#pending !== null) {
+      throw new Deno.errors.Busy("a read is still in progress on this stream");
+    }
+    const injected = this.buffered;
+    this.#detached = true;
+    this.#queue.length = 0;
+    this.#reader.releaseLock();
+    this.#writer.releaseLock();
+    if (injected && (options.buffered ?? "error") === "error") {
+      this.#closed = true;
+      this.duplex.close();
+      throw new StreamError(
+        "policy-violation",
+        "the peer sent data before the stream restart (possible injection); the connection was closed",
+      );
+    }
+    return this.duplex;
+  }
+
+  /**
+   * Iterate incoming elements until the peer closes the stream.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const stanza of xs) console.log(stanza.name);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<Element> {
+    for (;;) {
+      const el = await this.read();
+      if (el === null) return;
+      yield el;
+    }
+  }
+
+  #serialize(el: Element): string {
+    return serialize(el, {
+      ns: this.header.ns,
+      prefixes: { [STREAMS_NS]: "stream" },
+    });
+  }
+
+  /** Record a failure, tell the peer if it is ours, close, and throw it. */
+  async #fail(err: StreamError, send: boolean): Promise<never> {
+    this.#failure = err;
+    if (send && !this.#sentClose && !this.#closed) {
+      this.#sentClose = true;
+      try {
+        await this.#writer.write(encoder.encode(errorXml(err) + CLOSING_TAG));
+      } catch { /* the peer is gone */ }
+    }
+    this.#shutdown();
+    throw err;
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#detached) {
+      try {
+        this.#reader.releaseLock();
+      } catch { /* a read is pending; closing the duplex ends it */ }
+      try {
+        this.#writer.releaseLock();
+      } catch { /* ignore */ }
+    }
+    this.duplex.close();
+  }
+}
+
+/** `<stream:error/>` for a local error. */
+function errorXml(err: StreamError): string {
+  const children = [new Element(err.condition, STREAM_ERROR_NS)];
+  if (err.text) {
+    children.push(new Element("text", STREAM_ERROR_NS, {}, [err.text]));
+  }
+  return serialize(new Element("error", STREAMS_NS, {}, children), {
+    ns: CLIENT_NS,
+    prefixes: { [STREAMS_NS]: "stream" },
+  });
+}
+
+/** A received `<stream:error/>` as a {@linkcode StreamError}. */
+function remoteError(el: Element): StreamError {
+  let condition: StreamErrorCondition = "undefined-condition";
+  let text: string | undefined;
+  let host: string | undefined;
+  for (const c of el.elements) {
+    if (c.ns !== STREAM_ERROR_NS) continue;
+    if (c.name === "text") text = c.text;
+    else if (isStreamErrorCondition(c.name)) {
+      condition = c.name;
+      if (c.name === "see-other-host") host = c.text;
+    }
+  }
+  return new StreamError(condition, undefined, {
+    origin: "remote",
+    text,
+    seeOtherHost: host,
+  });
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
