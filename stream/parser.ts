@@ -89,10 +89,13 @@ const NAME_CHAR = NAME_START + "\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040";
 const NAME_RE = new RegExp(`[${NAME_START}][${NAME_CHAR}]*`, "uy");
 const WHOLE_NAME_RE = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*$`, "u");
 /** Characters XML 1.0 forbids (surrogates cannot come out of the decoder). */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const FORBIDDEN_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 /** Anything in a text run that needs more than a copy. */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const TEXT_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF&\r]|\]\]>/;
 /** Anything in an attribute value that needs more than a copy. */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const ATTR_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF&<\t\n\r]/;
 const ONLY_SPACE = /^[ \t\r\n]*$/;
 const XML_DECL =

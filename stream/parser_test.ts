@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Element } from "./element.ts";
+import type { Element } from "./element.ts";
 import { type ParseEvent, type ParserOptions, XmlParser } from "./parser.ts";
 import { StreamError } from "./stream_error.ts";
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Element, XML_NS } from "./element.ts";
+import { type Element, XML_NS } from "./element.ts";
 
 /** The namespace context an element is written into. */
 export interface SerializeOptions {
@@ -36,6 +36,7 @@ const NCNAME_RE = new RegExp(
   "u",
 );
 const FORBIDDEN =
+  // deno-lint-ignore no-control-regex -- finding control characters is the point
   /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const TEXT_ESCAPE = /[&<>\r]/;
 const ATTR_ESCAPE = /[&<>"\t\n\r]/;
