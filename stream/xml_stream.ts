@@ -332,8 +332,7 @@ export class XmlStream implements AsyncIterable<Element> {
           await writer.write(encoder.encode(errorXml(err) + CLOSING_TAG));
         } catch { /* the connection is gone */ }
       }
-      reader.releaseLock();
-      writer.releaseLock();
+      release(reader, writer);
       duplex.close();
       throw err;
     }
@@ -395,7 +394,10 @@ export class XmlStream implements AsyncIterable<Element> {
       if (this.#detached) {
         throw new Deno.errors.BadResource("the XML stream was restarted");
       }
-      this.#pending ??= this.#reader.read();
+      if (this.#pending === null) {
+        this.#pending = this.#reader.read();
+        this.#pending.catch(() => {}); // surfaced by the await below
+      }
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
         result = options.signal
@@ -609,8 +611,7 @@ export class XmlStream implements AsyncIterable<Element> {
     const injected = this.buffered;
     this.#detached = true;
     this.#queue.length = 0;
-    this.#reader.releaseLock();
-    this.#writer.releaseLock();
+    release(this.#reader, this.#writer);
     if (injected && (options.buffered ?? "error") === "error") {
       this.#closed = true;
       this.duplex.close();
@@ -661,16 +662,23 @@ export class XmlStream implements AsyncIterable<Element> {
   #shutdown(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (!this.#detached) {
-      try {
-        this.#reader.releaseLock();
-      } catch { /* a read is pending; closing the duplex ends it */ }
-      try {
-        this.#writer.releaseLock();
-      } catch { /* ignore */ }
-    }
+    if (!this.#detached) release(this.#reader, this.#writer);
     this.duplex.close();
   }
+}
+
+/**
+ * Release both locks. A read still pending is rejected by the release; its
+ * rejection (and the reader's `closed`) are expected, so mark them handled.
+ */
+function release(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+): void {
+  reader.closed.catch(() => {});
+  writer.closed.catch(() => {});
+  reader.releaseLock();
+  writer.releaseLock();
 }
 
 /** `<stream:error/>` for a local error. */
@@ -706,7 +714,10 @@ function remoteError(el: Element): StreamError {
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    p.catch(() => {}); // abandoned; its outcome no longer matters
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
