@@ -86,18 +86,73 @@ export type ParseEvent =
 const NAME_START =
   ":A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}";
 const NAME_CHAR = NAME_START + "\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040";
-const NAME_RE = new RegExp(`[${NAME_START}][${NAME_CHAR}]*`, "uy");
 const WHOLE_NAME_RE = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*$`, "u");
 /** Characters XML 1.0 forbids (surrogates cannot come out of the decoder). */
 // deno-lint-ignore no-control-regex -- finding control characters is the point
 const FORBIDDEN_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
-/** Anything in a text run that needs more than a copy. */
-// deno-lint-ignore no-control-regex -- finding control characters is the point
-const TEXT_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF&\r]|\]\]>/;
-/** Anything in an attribute value that needs more than a copy. */
-// deno-lint-ignore no-control-regex -- finding control characters is the point
-const ATTR_SPECIAL = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF&<\t\n\r]/;
 const ONLY_SPACE = /^[ \t\r\n]*$/;
+const NON_ASCII_NAME_START = new RegExp(`^[${NAME_START}]$`, "u");
+const NON_ASCII_NAME_CHAR = new RegExp(`^[${NAME_CHAR}]$`, "u");
+
+/** ASCII name characters: 1 = may start a name, 2 = may continue one. */
+const ASCII_NAME = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[:A-Z_a-z]/.test(ch)) ASCII_NAME[c] = 1;
+  else if (/[\-.0-9]/.test(ch)) ASCII_NAME[c] = 2;
+}
+
+/** Whether text `s[a, b)` holds anything beyond plain characters. */
+function textSpecial(s: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) {
+      if (c !== 0x0a && c !== 0x09) return true;
+    } else if (c === 0x26 || c === 0x5d || c >= 0xfffe) return true;
+  }
+  return false;
+}
+
+/** Whether an attribute value `s[a, b)` holds anything beyond plain characters. */
+function attrSpecial(s: string, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x26 || c === 0x3c || c >= 0xfffe) return true;
+  }
+  return false;
+}
+
+/** Where {@linkcode scanName} saw the first ':' of its name, or -1. */
+let nameColon = -1;
+
+/**
+ * The end of the XML Name starting at `s[i]`: `i` itself if no name starts
+ * there. A name running to the end of `s` may continue in the next chunk.
+ */
+function scanName(s: string, i: number): number {
+  const len = s.length;
+  let j = i;
+  nameColon = -1;
+  while (j < len) {
+    const c = s.charCodeAt(j);
+    if (c < 128) {
+      const k = ASCII_NAME[c];
+      if (k === 0 || (k === 2 && j === i)) break;
+      if (c === 0x3a && nameColon === -1) nameColon = j;
+      j++;
+    } else {
+      const cp = s.codePointAt(j)!;
+      const ch = String.fromCodePoint(cp);
+      if (!(j === i ? NON_ASCII_NAME_START : NON_ASCII_NAME_CHAR).test(ch)) {
+        // A lone high surrogate at the end may pair with the next chunk.
+        if (cp >= 0xd800 && cp <= 0xdbff && j + 1 === len) return len;
+        break;
+      }
+      j += ch.length;
+    }
+  }
+  return j;
+}
 const XML_DECL =
   /^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:'1\.[0-9]+'|"1\.[0-9]+")(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:'([A-Za-z][A-Za-z0-9._-]*)'|"([A-Za-z][A-Za-z0-9._-]*)"))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:'(?:yes|no)'|"(?:yes|no)"))?[ \t\r\n]*\?>$/;
 /** A token ends at one of these; used to wait for more input cheaply. */
@@ -127,9 +182,42 @@ const T_VALUE = 5; // inside a quoted value
 const T_SLASH = 6; // after '/': '>'
 
 interface Frame {
+  /** The element. */
   el: Element;
+  /** Its name as written, to match the end tag. */
   qname: string;
-  scope: Record<string, string>;
+  /** The default namespace in scope inside it. */
+  ns: string;
+  /** Prefixes in scope inside it (`xml` is implicit), or null for none. */
+  prefixes: Record<string, string> | null;
+}
+
+/** Whether an attribute name is a namespace declaration. */
+function isDeclaration(name: string): boolean {
+  return name.charCodeAt(0) === 0x78 && name.startsWith("xmlns") &&
+    (name.length === 5 || name.charCodeAt(5) === 0x3a);
+}
+
+/** Whether `name`, with its first ':' at `colon`, is a valid `xml:` name. */
+function isXmlAttr(name: string, colon: number): boolean {
+  return colon === 3 && name.charCodeAt(0) === 0x78 &&
+    name.charCodeAt(1) === 0x6d && name.charCodeAt(2) === 0x6c &&
+    name.length > 4 && name.indexOf(":", 4) === -1 &&
+    isNameStart(name.codePointAt(4)!);
+}
+
+/** Set an attribute, `__proto__` included, as an own property. */
+function setAttr(attrs: Record<string, string>, key: string, value: string) {
+  if (key === "__proto__") {
+    Object.defineProperty(attrs, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    attrs[key] = value;
+  }
 }
 
 function isSpace(c: number): boolean {
@@ -505,18 +593,24 @@ export class XmlParser {
           throw malformed("only one root element is allowed");
         }
         this.#started = true;
-        this.#tagState = T_NAME;
-        this.#tagAttrs = [];
-        this.#tagSpace = false;
         if (this.#stack.length <= 1) {
           // A stanza (or the stream header) begins: count its bytes.
           this.#inStanza = true;
           this.#stanzaBytes = 0;
           this.#stanzaFrom = i;
         }
-        this.#state = S_TAG;
-        i = this.#startTag(s, i + 1);
-        if (i < 0) return;
+        const end = this.#wholeTag(s, i);
+        if (end > 0) {
+          i = end;
+        } else {
+          // The tag runs past this chunk: read it resumably.
+          this.#tagState = T_NAME;
+          this.#tagAttrs = [];
+          this.#tagSpace = false;
+          this.#state = S_TAG;
+          i = this.#startTag(s, i + 1);
+          if (i < 0) return;
+        }
       }
     }
   }
@@ -558,9 +652,8 @@ export class XmlParser {
       if (b <= a) return kept;
     }
     let run = s.slice(a, b);
-    const m = TEXT_SPECIAL.exec(run);
-    if (m !== null) {
-      if (m[0] === "]]>" || run.includes("]]>")) {
+    if (textSpecial(s, a, b)) {
+      if (run.includes("]]>")) {
         throw malformed("']]>' is not allowed in text");
       }
       if (FORBIDDEN_CHAR.test(run)) {
@@ -690,6 +783,94 @@ export class XmlParser {
   }
 
   /**
+   * The fast path: read a start tag that lies whole in `s`, starting at the
+   * `<` at `lt`. Returns the index after it, or -1 (having changed nothing)
+   * if the tag runs past the end of `s`.
+   */
+  #wholeTag(s: string, lt: number): number {
+    const len = s.length;
+    let i = lt + 1;
+    let e = scanName(s, i);
+    if (e >= len) return -1;
+    if (e === i) {
+      throw malformed(`bad element name at '${s.slice(i, i + 10)}'`);
+    }
+    const qname = s.slice(i, e);
+    const raw: string[] = [];
+    let plain = true;
+    i = e;
+    for (;;) {
+      let c = s.charCodeAt(i);
+      const spaced = c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+      while (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) {
+        c = s.charCodeAt(++i);
+      }
+      if (i >= len) return -1;
+      if (c === 0x3e /* > */ || c === 0x2f /* / */) {
+        if (c === 0x2f) {
+          if (i + 1 >= len) return -1;
+          if (s.charCodeAt(i + 1) !== 0x3e) {
+            throw malformed(`expected '>' after '/' in <${qname}>`);
+          }
+          i++;
+        }
+        this.#tagName = qname;
+        this.#tagAttrs = raw;
+        this.#openElement(s, i, c === 0x2f, plain);
+        return i + 1;
+      }
+      if (!spaced) {
+        throw malformed(`expected whitespace, '>' or '/>' in <${qname}>`);
+      }
+      e = scanName(s, i);
+      if (e >= len) return -1;
+      if (e === i) {
+        throw malformed(
+          `bad attribute name in <${qname}> at '${s.slice(i, i + 10)}'`,
+        );
+      }
+      const name = s.slice(i, e);
+      if (
+        plain &&
+        (nameColon !== -1
+          ? !isXmlAttr(name, nameColon - i)
+          : name.charCodeAt(0) === 0x78 && isDeclaration(name))
+      ) plain = false;
+      i = e;
+      c = s.charCodeAt(i);
+      while (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) {
+        c = s.charCodeAt(++i);
+      }
+      if (i >= len) return -1;
+      if (c !== 0x3d /* = */) {
+        throw malformed(`expected '=' after attribute ${name} in <${qname}>`);
+      }
+      c = s.charCodeAt(++i);
+      while (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) {
+        c = s.charCodeAt(++i);
+      }
+      if (i >= len) return -1;
+      if (c !== 0x22 && c !== 0x27) {
+        throw malformed(
+          `attribute ${name} in <${qname}> needs a quoted value`,
+        );
+      }
+      const close = s.indexOf(c === 0x22 ? '"' : "'", i + 1);
+      if (close === -1) return -1;
+      let value = s.slice(i + 1, close);
+      if (attrSpecial(s, i + 1, close)) value = this.#attrValue(value);
+      if (raw.length >= this.#maxAttrs * 2) {
+        throw new StreamError(
+          "policy-violation",
+          `more than ${this.#maxAttrs} attributes on <${qname}>`,
+        );
+      }
+      raw.push(name, value);
+      i = close + 1;
+    }
+  }
+
+  /**
    * Continue a start tag at `i` (just after `<`, or wherever the last chunk
    * stopped). Returns the index after the tag, or -1 if the input ran out.
    */
@@ -698,16 +879,12 @@ export class XmlParser {
     for (;;) {
       switch (this.#tagState) {
         case T_NAME: {
-          NAME_RE.lastIndex = i;
-          const m = NAME_RE.exec(s);
-          if (m === null) {
-            throw malformed(
-              i < len ? `bad element name at '${s.slice(i, i + 10)}'` : "",
-            );
-          }
-          const e = i + m[0].length;
+          const e = scanName(s, i);
           if (e === len) return this.#wait(s, i);
-          this.#tagName = m[0];
+          if (e === i) {
+            throw malformed(`bad element name at '${s.slice(i, i + 10)}'`);
+          }
+          this.#tagName = s.slice(i, e);
           this.#tagState = T_SPACE;
           this.#tagSpace = false;
           i = e;
@@ -721,7 +898,7 @@ export class XmlParser {
           if (i === len) return this.#wait(s, i);
           const c = s.charCodeAt(i);
           if (c === 0x3e /* > */) {
-            this.#openElement(s, i, false);
+            this.#openElement(s, i, false, false);
             this.#state = S_TEXT;
             return i + 1;
           }
@@ -739,18 +916,16 @@ export class XmlParser {
           break;
         }
         case T_ATTR: {
-          NAME_RE.lastIndex = i;
-          const m = NAME_RE.exec(s);
-          if (m === null) {
+          const e = scanName(s, i);
+          if (e === len) return this.#wait(s, i);
+          if (e === i) {
             throw malformed(
               `bad attribute name in <${this.#tagName}> at '${
                 s.slice(i, i + 10)
               }'`,
             );
           }
-          const e = i + m[0].length;
-          if (e === len) return this.#wait(s, i);
-          this.#attrName = m[0];
+          this.#attrName = s.slice(i, e);
           this.#tagState = T_EQ;
           i = e;
           break;
@@ -792,9 +967,15 @@ export class XmlParser {
             this.#waitFor = this.#quote;
             return -1;
           }
-          let raw = this.#value + s.slice(i, e);
-          this.#value = "";
-          if (ATTR_SPECIAL.test(raw)) raw = this.#attrValue(raw);
+          let raw: string;
+          if (this.#value === "") {
+            raw = s.slice(i, e);
+            if (attrSpecial(s, i, e)) raw = this.#attrValue(raw);
+          } else {
+            raw = this.#value + s.slice(i, e);
+            this.#value = "";
+            if (attrSpecial(raw, 0, raw.length)) raw = this.#attrValue(raw);
+          }
           if (this.#tagAttrs.length >= this.#maxAttrs * 2) {
             throw new StreamError(
               "policy-violation",
@@ -812,7 +993,7 @@ export class XmlParser {
           if (s.charCodeAt(i) !== 0x3e) {
             throw malformed(`expected '>' after '/' in <${this.#tagName}>`);
           }
-          this.#openElement(s, i, true);
+          this.#openElement(s, i, true, false);
           this.#state = S_TEXT;
           return i + 1;
         }
@@ -839,7 +1020,12 @@ export class XmlParser {
   }
 
   /** The start tag ended at `s[gt]`: resolve names and open the element. */
-  #openElement(s: string, gt: number, empty: boolean): void {
+  #openElement(
+    s: string,
+    gt: number,
+    empty: boolean,
+    plain: boolean,
+  ): void {
     const stack = this.#stack;
     const depth = stack.length;
     if (depth >= this.#maxDepth) {
@@ -848,102 +1034,96 @@ export class XmlParser {
         `elements nested deeper than ${this.#maxDepth}`,
       );
     }
-    const parentScope = depth > 0 ? stack[depth - 1].scope : ROOT_SCOPE;
-    let scope = parentScope;
+    const parent = depth > 0 ? stack[depth - 1] : undefined;
+    let defaultNs = parent === undefined ? "" : parent.ns;
+    const parentPrefixes = parent === undefined ? null : parent.prefixes;
+    let prefixes = parentPrefixes;
     const raw = this.#tagAttrs;
     const n = raw.length;
-    let declared: Record<string, string> | null = null;
-    let prefixedAttrs = false;
-    // Namespace declarations first.
-    for (let k = 0; k < n; k += 2) {
-      const name = raw[k];
-      if (name.charCodeAt(0) !== 0x78 /* x */ || !name.startsWith("xmlns")) {
-        if (name.includes(":")) prefixedAttrs = true;
-        continue;
-      }
-      let prefix: string;
-      if (name.length === 5) prefix = "";
-      else if (name.charCodeAt(5) === 0x3a) prefix = name.slice(6);
-      else {
-        if (name.includes(":")) prefixedAttrs = true;
-        continue; // an ordinary attribute such as "xmlnsfoo"
-      }
-      const uri = raw[k + 1];
-      checkDeclaration(prefix, uri);
-      if (prefix === "" && name.length === 6) {
-        throw malformed("xmlns: is not a valid declaration");
-      }
-      if (scope === parentScope) {
-        scope = Object.create(parentScope);
-        declared = Object.create(null);
-      }
-      if (Object.hasOwn(declared!, prefix)) {
-        throw malformed(`duplicate attribute ${name}`);
-      }
-      declared![prefix] = uri;
-      scope[prefix] = uri;
-    }
     const qname = this.#tagName;
-    let local = qname;
-    let ns: string;
-    const colon = qname.indexOf(":");
-    if (colon === -1) {
-      ns = scope[""] ?? "";
-    } else {
-      const prefix = qname.slice(0, colon);
-      local = qname.slice(colon + 1);
-      checkQName(qname, colon);
-      if (prefix === "xmlns") {
-        throw malformed(`element <${qname}> must not use the xmlns prefix`);
-      }
-      const uri = scope[prefix];
-      if (uri === undefined || uri === "") {
-        throw malformed(`prefix ${prefix} of <${qname}> is not declared`);
-      }
-      ns = uri;
-    }
     const attrs: Record<string, string> = {};
-    for (let k = 0; k < n; k += 2) {
-      const name = raw[k];
-      if (
-        name.charCodeAt(0) === 0x78 && name.startsWith("xmlns") &&
-        (name.length === 5 || name.charCodeAt(5) === 0x3a)
-      ) {
-        continue;
+    let declared: Record<string, string> | null = null;
+
+    // Common case: no namespace declarations, and no prefixed attributes but
+    // xml: ones (whose prefix is fixed), so names are keys as written.
+    if (plain) {
+      for (let k = 0; k < n; k += 2) {
+        const name = raw[k];
+        for (let j = 0; j < k; j += 2) {
+          if (raw[j] === name) {
+            throw malformed(`duplicate attribute ${name} on <${qname}>`);
+          }
+        }
+        setAttr(attrs, name, raw[k + 1]);
       }
-      let key = name;
-      if (prefixedAttrs) {
+    } else {
+      // Namespace declarations first: they apply to this element's names.
+      for (let k = 0; k < n; k += 2) {
+        const name = raw[k];
+        if (!isDeclaration(name)) continue;
+        const prefix = name.length === 5 ? "" : name.slice(6);
+        const uri = raw[k + 1];
+        if (name.length === 6) {
+          throw malformed("xmlns: is not a valid declaration");
+        }
+        checkDeclaration(prefix, uri);
+        declared ??= Object.create(null) as Record<string, string>;
+        if (prefix in declared) {
+          throw malformed(`duplicate attribute ${name} on <${qname}>`);
+        }
+        declared[prefix] = uri;
+        if (prefix === "") {
+          defaultNs = uri;
+        } else if (prefix !== "xml") {
+          if (prefixes === parentPrefixes) {
+            prefixes = Object.assign(Object.create(null), parentPrefixes);
+          }
+          prefixes![prefix] = uri;
+        }
+      }
+      const keys: string[] = [];
+      for (let k = 0; k < n; k += 2) {
+        const name = raw[k];
+        if (isDeclaration(name)) continue;
+        let key = name;
         const c = name.indexOf(":");
         if (c !== -1) {
           checkQName(name, c);
           const prefix = name.slice(0, c);
-          const uri = scope[prefix];
-          if (uri === undefined || uri === "") {
-            throw malformed(
-              `prefix ${prefix} of attribute ${name} is not declared`,
-            );
+          if (prefix !== "xml") {
+            const uri = prefixes?.[prefix];
+            if (uri === undefined) {
+              throw malformed(
+                `prefix ${prefix} of attribute ${name} is not declared`,
+              );
+            }
+            key = `{${uri}}${name.slice(c + 1)}`;
           }
-          key = uri === XML_NS
-            ? "xml:" + name.slice(c + 1)
-            : `{${uri}}${name.slice(c + 1)}`;
         }
+        if (keys.includes(key)) {
+          throw malformed(`duplicate attribute ${name} on <${qname}>`);
+        }
+        keys.push(key);
+        setAttr(attrs, key, raw[k + 1]);
       }
-      if (Object.hasOwn(attrs, key)) {
-        throw malformed(`duplicate attribute ${name} on <${qname}>`);
+    }
+
+    let local = qname;
+    let ns = defaultNs;
+    const colon = qname.indexOf(":");
+    if (colon !== -1) {
+      checkQName(qname, colon);
+      const prefix = qname.slice(0, colon);
+      local = qname.slice(colon + 1);
+      const uri = prefix === "xml" ? XML_NS : prefixes?.[prefix];
+      if (uri === undefined) {
+        throw malformed(`prefix ${prefix} of <${qname}> is not declared`);
       }
-      if (key === "__proto__") {
-        Object.defineProperty(attrs, key, {
-          value: raw[k + 1],
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else {
-        attrs[key] = raw[k + 1];
-      }
+      ns = uri;
     }
     const el = new Element(local, ns, attrs, []);
     this.#tagAttrs = [];
+    const frame: Frame = { el, qname, ns: defaultNs, prefixes };
     if (depth === 0) {
       this.#rootSeen = true;
       this.#inStanza = false;
@@ -951,13 +1131,13 @@ export class XmlParser {
       this.#events.push({
         type: "open",
         element: el,
-        namespaces: declared ?? {},
+        namespaces: declared ?? Object.create(null),
       });
       if (empty) {
         this.#rootClosed = true;
         this.#events.push({ type: "close" });
       } else {
-        stack.push({ el, qname, scope });
+        stack.push(frame);
       }
       return;
     }
@@ -965,7 +1145,7 @@ export class XmlParser {
     if (empty) {
       if (depth === 1) this.#stanzaDone(el, s, gt + 1);
     } else {
-      stack.push({ el, qname, scope });
+      stack.push(frame);
     }
     this.#checkSize(s, gt + 1);
   }
@@ -1001,28 +1181,20 @@ export class XmlParser {
   }
 }
 
-/** The scope every document starts with. */
-const ROOT_SCOPE: Record<string, string> = Object.assign(
-  Object.create(null),
-  { xml: XML_NS },
-);
-
 function checkQName(qname: string, colon: number): void {
   if (
     colon === 0 || colon === qname.length - 1 ||
-    qname.indexOf(":", colon + 1) !== -1
+    qname.indexOf(":", colon + 1) !== -1 ||
+    !isNameStart(qname.codePointAt(colon + 1)!)
   ) {
     throw malformed(`${qname} is not a valid qualified name`);
   }
-  const c = qname.charCodeAt(colon + 1);
-  if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0xb7) {
-    throw malformed(`${qname} is not a valid qualified name`);
-  }
-  NAME_RE.lastIndex = colon + 1;
-  const m = NAME_RE.exec(qname);
-  if (m === null || m.index !== colon + 1) {
-    throw malformed(`${qname} is not a valid qualified name`);
-  }
+}
+
+/** Whether a character of an XML Name may also start one. */
+function isNameStart(cp: number): boolean {
+  if (cp < 128) return ASCII_NAME[cp] === 1;
+  return NON_ASCII_NAME_START.test(String.fromCodePoint(cp));
 }
 
 function checkDeclaration(prefix: string, uri: string): void {
@@ -1044,10 +1216,7 @@ function checkDeclaration(prefix: string, uri: string): void {
   if (prefix !== "" && uri === "") {
     throw malformed(`xmlns:${prefix}="" cannot undeclare a prefix in XML 1.0`);
   }
-  if (prefix !== "") {
-    const c = prefix.charCodeAt(0);
-    if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0xb7) {
-      throw malformed(`xmlns:${prefix} is not a valid declaration`);
-    }
+  if (prefix !== "" && !isNameStart(prefix.codePointAt(0)!)) {
+    throw malformed(`xmlns:${prefix} is not a valid declaration`);
   }
 }
