@@ -69,7 +69,7 @@ export const CLOSING_TAG = "</stream:stream>";
  *
  * @example
  * ```ts
- * import type { Element } from "./element.ts";
+ * import { Element } from "./element.ts";
  * import { readHeader } from "./header.ts";
  *
  * const root = new Element("stream", "http://etherx.jabber.org/streams", { version: "1.0", from: "example.org", id: "x1" });

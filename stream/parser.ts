@@ -102,15 +102,10 @@ for (let c = 0; c < 128; c++) {
   else if (/[\-.0-9]/.test(ch)) ASCII_NAME[c] = 2;
 }
 
-/** Whether text `s[a, b)` holds anything beyond plain characters. */
-function textSpecial(s: string, a: number, b: number): boolean {
-  for (let i = a; i < b; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20) {
-      if (c !== 0x0a && c !== 0x09) return true;
-    } else if (c === 0x26 || c === 0x5d || c >= 0xfffe) return true;
-  }
-  return false;
+/** `s.indexOf(search, from)`, or `s.length` when absent. */
+function indexOrEnd(s: string, search: string, from: number): number {
+  const i = s.indexOf(search, from);
+  return i === -1 ? s.length : i;
 }
 
 /** Whether an attribute value `s[a, b)` holds anything beyond plain characters. */
@@ -360,6 +355,16 @@ export class XmlParser {
   #quote = "";
   #value = "";
 
+  // Where the next '&', '<', tab, LF, CR and "]]>" are in the current input
+  // (its length if none; -1 if not looked for yet). Native searches instead
+  // of a JavaScript loop over every character.
+  #amp = -1;
+  #lt = -1;
+  #tab = -1;
+  #lf = -1;
+  #cr = -1;
+  #cdEnd = -1;
+
   // Stanza size accounting.
   #inStanza = false;
   #stanzaBytes = 0;
@@ -472,6 +477,11 @@ export class XmlParser {
   }
 
   #feed(str: string, ascii: boolean): ParseEvent[] {
+    // No character XML forbids may appear anywhere, so one native search
+    // over the new input spares the per-token checks.
+    if (FORBIDDEN_CHAR.test(str)) {
+      throw this.#fail(malformed("input holds a character XML forbids"));
+    }
     const carry = this.#carry;
     const s = carry ? carry + str : str;
     this.#ascii = ascii && (carry.length === 0 || this.#ascii);
@@ -486,6 +496,13 @@ export class XmlParser {
     this.#carry = "";
     this.#events = [];
     this.#stanzaFrom = 0;
+    this.#amp =
+      this.#lt =
+      this.#tab =
+      this.#lf =
+      this.#cr =
+      this.#cdEnd =
+        -1;
     try {
       this.#run(s);
       if (this.#inStanza) {
@@ -652,7 +669,10 @@ export class XmlParser {
       if (b <= a) return kept;
     }
     let run = s.slice(a, b);
-    if (textSpecial(s, a, b)) {
+    if (this.#amp < a) this.#amp = indexOrEnd(s, "&", a);
+    if (this.#cr < a) this.#cr = indexOrEnd(s, "\r", a);
+    if (this.#cdEnd < a) this.#cdEnd = indexOrEnd(s, "]]>", a);
+    if (this.#amp < b || this.#cr < b || this.#cdEnd < b) {
       if (run.includes("]]>")) {
         throw malformed("']]>' is not allowed in text");
       }
@@ -782,6 +802,17 @@ export class XmlParser {
     return end + 3;
   }
 
+  /** Whether the attribute value `s[a, b)` needs more than a copy. */
+  #attrSpecialAt(s: string, a: number, b: number): boolean {
+    if (this.#amp < a) this.#amp = indexOrEnd(s, "&", a);
+    if (this.#lt < a) this.#lt = indexOrEnd(s, "<", a);
+    if (this.#tab < a) this.#tab = indexOrEnd(s, "\t", a);
+    if (this.#lf < a) this.#lf = indexOrEnd(s, "\n", a);
+    if (this.#cr < a) this.#cr = indexOrEnd(s, "\r", a);
+    return this.#amp < b || this.#lt < b || this.#tab < b || this.#lf < b ||
+      this.#cr < b;
+  }
+
   /**
    * The fast path: read a start tag that lies whole in `s`, starting at the
    * `<` at `lt`. Returns the index after it, or -1 (having changed nothing)
@@ -858,7 +889,7 @@ export class XmlParser {
       const close = s.indexOf(c === 0x22 ? '"' : "'", i + 1);
       if (close === -1) return -1;
       let value = s.slice(i + 1, close);
-      if (attrSpecial(s, i + 1, close)) value = this.#attrValue(value);
+      if (this.#attrSpecialAt(s, i + 1, close)) value = this.#attrValue(value);
       if (raw.length >= this.#maxAttrs * 2) {
         throw new StreamError(
           "policy-violation",
