@@ -147,24 +147,27 @@ Deno.test("fromConn over TCP loopback", async (t) => {
     s.close();
   });
 
-  await t.step("sets no-delay on TCP (Nagle + delayed ACK stall ~42 ms)", async () => {
-    // The stall itself is measured by benchmarks, not asserted on timing here.
-    const [c, s] = await tcpPair();
-    const calls: (boolean | undefined)[] = [];
-    for (const conn of [c, s]) {
-      const original = conn.setNoDelay.bind(conn);
-      conn.setNoDelay = (value?: boolean) => {
-        calls.push(value);
-        original(value);
-      };
-    }
-    const client = fromConn(c);
-    assert.deepEqual(calls, [true]);
-    const server = fromConn(s, { noDelay: false });
-    assert.deepEqual(calls, [true], "noDelay: false leaves the socket alone");
-    client.close();
-    server.close();
-  });
+  await t.step(
+    "sets no-delay on TCP (Nagle + delayed ACK stall ~42 ms)",
+    async () => {
+      // The stall itself is measured by benchmarks, not asserted on timing here.
+      const [c, s] = await tcpPair();
+      const calls: (boolean | undefined)[] = [];
+      for (const conn of [c, s]) {
+        const original = conn.setNoDelay.bind(conn);
+        conn.setNoDelay = (value?: boolean) => {
+          calls.push(value);
+          original(value);
+        };
+      }
+      const client = fromConn(c);
+      assert.deepEqual(calls, [true]);
+      const server = fromConn(s, { noDelay: false });
+      assert.deepEqual(calls, [true], "noDelay: false leaves the socket alone");
+      client.close();
+      server.close();
+    },
+  );
 
   await t.step("rejects a bad readSize", async () => {
     const [c, s] = await tcpPair();
