@@ -157,11 +157,6 @@ const MAX_REF = 64;
 /** Longest XML declaration we wait for. */
 const MAX_DECL = 1024;
 
-const PREDEFINED: Record<string, string> = Object.assign(
-  Object.create(null),
-  { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" },
-);
-
 // Where the parser is between chunks.
 const S_TEXT = 0; // content, prolog or epilog
 const S_TAG = 1; // inside a start tag, see #tagState
@@ -286,8 +281,18 @@ function decodeRef(body: string): string {
     }
     return String.fromCodePoint(cp);
   }
-  const value = PREDEFINED[body];
-  if (value !== undefined) return value;
+  switch (body) {
+    case "amp":
+      return "&";
+    case "lt":
+      return "<";
+    case "gt":
+      return ">";
+    case "quot":
+      return '"';
+    case "apos":
+      return "'";
+  }
   if (WHOLE_NAME_RE.test(body)) {
     throw new StreamError(
       "restricted-xml",
