@@ -225,6 +225,63 @@ function saxesRunner(chunks: string[]): Runner {
   };
 }
 
+/**
+ * Not a parser: the least work that yields the same element objects, with no
+ * validation, no namespaces and no entity decoding. It bounds how fast any
+ * parser building these objects can be, so the ratios above can be read
+ * against it.
+ */
+function skeletonRunner(chunks: Uint8Array[]): Runner {
+  return () => {
+    const dec = new TextDecoder();
+    const stack: Element[] = [];
+    let carry = "", stanzas = 0, closed = false;
+    for (const chunk of chunks) {
+      const s = carry + dec.decode(chunk, { stream: true });
+      carry = "";
+      let i = 0;
+      for (;;) {
+        const lt = s.indexOf("<", i);
+        if (lt === -1) break;
+        const gt = s.indexOf(">", lt);
+        if (gt === -1) {
+          carry = s.slice(lt);
+          break;
+        }
+        if (lt > i && stack.length > 1) {
+          stack[stack.length - 1].children.push(s.slice(i, lt));
+        }
+        i = gt + 1;
+        if (s.charCodeAt(lt + 1) === 0x3f) continue; // <?xml ...?>
+        if (s.charCodeAt(lt + 1) === 0x2f) {
+          const el = stack.pop();
+          if (stack.length === 1) stanzas++;
+          if (stack.length === 0 && el) closed = true;
+          continue;
+        }
+        let e = lt + 1;
+        for (; e < gt; e++) {
+          const c = s.charCodeAt(e);
+          if (c === 0x20 || c === 0x2f || c === 0x0a) break;
+        }
+        const el = new Element(s.slice(lt + 1, e), "", {}, []);
+        for (let p = e;;) {
+          const eq = s.indexOf("=", p);
+          if (eq === -1 || eq > gt) break;
+          const q = s[eq + 1];
+          const end = s.indexOf(q, eq + 2);
+          el.attrs[s.slice(p + 1, eq)] = s.slice(eq + 2, end);
+          p = end + 1;
+        }
+        if (stack.length > 1) stack[stack.length - 1].children.push(el);
+        if (s.charCodeAt(gt - 1) !== 0x2f) stack.push(el);
+        else if (stack.length === 1) stanzas++;
+      }
+    }
+    return { stanzas, closed, check: 0 };
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Main
 
@@ -276,6 +333,10 @@ async function main(): Promise<number> {
   }
   runners.push({ name: "@xmpp/xml 0.14 (ltx)", run: ltxRunner(strChunks) });
   runners.push({ name: "saxes 6 (xmlns)", run: saxesRunner(strChunks) });
+  const skeleton = {
+    name: "reference: no-check floor",
+    run: skeletonRunner(byteChunks),
+  };
 
   // Warm-up; the first round also validates what each parser saw.
   let reference: number | undefined;
@@ -297,6 +358,10 @@ async function main(): Promise<number> {
     r.run(false);
   }
 
+  if (skeleton.run(false).stanzas !== STANZAS) {
+    throw new Error("the reference skeleton miscounted stanzas");
+  }
+  runners.push(skeleton);
   const times = runners.map(() => [] as number[]);
   for (let k = 0; k < rounds; k++) {
     runners.forEach((r, i) => {
@@ -328,6 +393,12 @@ async function main(): Promise<number> {
     return 1;
   }
   const ours = rate.get(runners[0].name)!;
+  const ltx = rate.get("@xmpp/xml 0.14 (ltx)")!;
+  console.log(
+    `floor_vs_ltx: ${
+      (rate.get(skeleton.name)! / ltx).toFixed(2)
+    } (bytes to element objects with no validation at all: the most any parser here could reach)`,
+  );
   console.log(
     `ratio_vs_saxes: ${(ours / rate.get("saxes 6 (xmlns)")!).toFixed(2)}`,
   );
