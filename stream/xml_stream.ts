@@ -190,13 +190,17 @@ export class XmlStream implements AsyncIterable<Element> {
    * Open a stream as the initiating entity: send a header, read the peer's.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { XmlStream } from "./xml_stream.ts";
    * import { fromConn } from "./conn_duplex.ts";
    *
-   * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 5222 });
-   * const xs = await XmlStream.open(fromConn(conn), { to: "localhost" });
-   * const features = await xs.readFeatures();
+   * export async function features(port: number) {
+   *   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+   *   const xs = await XmlStream.open(fromConn(conn), { to: "localhost" });
+   *   const features = await xs.readFeatures();
+   *   await xs.close();
+   *   return features;
+   * }
    * ```
    *
    * @param duplex The transport.
@@ -224,12 +228,17 @@ export class XmlStream implements AsyncIterable<Element> {
    * answer with one of ours (with a fresh id).
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { XmlStream } from "./xml_stream.ts";
    * import { fromConn } from "./conn_duplex.ts";
    *
-   * const listener = Deno.listen({ hostname: "127.0.0.1", port: 5222 });
-   * const xs = await XmlStream.accept(fromConn(await listener.accept()), { domains: ["localhost"] });
+   * export async function serveOne(listener: Deno.Listener) {
+   *   const conn = await listener.accept();
+   *   const xs = await XmlStream.accept(fromConn(conn), { domains: ["localhost"] });
+   *   await xs.sendFeatures([]);
+   *   for await (const stanza of xs) console.log(stanza.name);
+   *   await xs.close();
+   * }
    * ```
    *
    * @param duplex The transport.
@@ -342,9 +351,14 @@ export class XmlStream implements AsyncIterable<Element> {
    * Read the next element: a stanza, a nonza, or features.
    *
    * @example
-   * ```ts ignore
-   * const stanza = await xs.read();
-   * if (stanza === null) console.log("the peer closed the stream");
+   * ```ts
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function next(xs: XmlStream) {
+   *   const stanza = await xs.read({ signal: AbortSignal.timeout(30_000) });
+   *   if (stanza === null) console.log("the peer closed the stream");
+   *   return stanza;
+   * }
    * ```
    *
    * @param options An abort signal.
@@ -434,9 +448,13 @@ export class XmlStream implements AsyncIterable<Element> {
    * Read `<stream:features/>`, which must be the next element.
    *
    * @example
-   * ```ts ignore
-   * const features = await xs.readFeatures();
-   * const tls = features.getChild("starttls", "urn:ietf:params:xml:ns:xmpp-tls");
+   * ```ts
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function offersTls(xs: XmlStream) {
+   *   const features = await xs.readFeatures();
+   *   return features.getChild("starttls", "urn:ietf:params:xml:ns:xmpp-tls") !== undefined;
+   * }
    * ```
    *
    * @param options An abort signal.
@@ -468,9 +486,13 @@ export class XmlStream implements AsyncIterable<Element> {
    * Send elements, in order, as one write.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { Element } from "./element.ts";
-   * await xs.send(new Element("presence", "jabber:client"));
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function online(xs: XmlStream) {
+   *   await xs.send(new Element("presence", "jabber:client"));
+   * }
    * ```
    *
    * @param elements One element or several.
@@ -490,10 +512,14 @@ export class XmlStream implements AsyncIterable<Element> {
    * Send `<stream:features/>` with these children.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { Element } from "./element.ts";
-   * const tls = "urn:ietf:params:xml:ns:xmpp-tls";
-   * await xs.sendFeatures([new Element("starttls", tls, {}, [new Element("required", tls)])]);
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function offerTls(xs: XmlStream) {
+   *   const tls = "urn:ietf:params:xml:ns:xmpp-tls";
+   *   await xs.sendFeatures([new Element("starttls", tls, {}, [new Element("required", tls)])]);
+   * }
    * ```
    *
    * @param children The feature elements.
@@ -506,8 +532,12 @@ export class XmlStream implements AsyncIterable<Element> {
    * Send a stream error, close the stream and the connection.
    *
    * @example
-   * ```ts ignore
-   * await xs.sendError("policy-violation", { text: "too many stanzas" });
+   * ```ts
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function tooFast(xs: XmlStream) {
+   *   await xs.sendError("policy-violation", { text: "too many stanzas" });
+   * }
    * ```
    *
    * @param condition The RFC 6120 condition.
@@ -529,8 +559,12 @@ export class XmlStream implements AsyncIterable<Element> {
    * dropped. Safe to call more than once.
    *
    * @example
-   * ```ts ignore
-   * await xs.close();
+   * ```ts
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function bye(xs: XmlStream) {
+   *   await xs.close(); // waits up to closeTimeout for the peer's </stream:stream>
+   * }
    * ```
    */
   async close(): Promise<void> {
@@ -558,9 +592,13 @@ export class XmlStream implements AsyncIterable<Element> {
    * parser's buffered bytes are never handed to the new stream.
    *
    * @example
-   * ```ts ignore
-   * // after SASL <success/>
-   * const next = await xs.restart();
+   * ```ts
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function afterSaslSuccess(xs: XmlStream) {
+   *   const next = await xs.restart(); // same duplex, fresh parser, new headers
+   *   return await next.readFeatures();
+   * }
    * ```
    *
    * @param duplex The duplex for the new stream, such as a TLS layer over
@@ -592,8 +630,17 @@ export class XmlStream implements AsyncIterable<Element> {
    * no longer be used.
    *
    * @example
-   * ```ts ignore
-   * const raw = xs.detach(); // then upgrade raw to TLS and open a new stream
+   * ```ts
+   * import type { Duplex } from "./duplex.ts";
+   * import { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function afterProceed(
+   *   xs: XmlStream,
+   *   upgrade: (raw: Duplex) => Promise<Duplex>,
+   * ) {
+   *   const raw = xs.detach(); // throws if the peer pipelined data after <proceed/>
+   *   return await XmlStream.open(await upgrade(raw), { to: xs.header.to });
+   * }
    * ```
    *
    * @param options What to do with data the peer sent that is still buffered.
@@ -627,8 +674,12 @@ export class XmlStream implements AsyncIterable<Element> {
    * Iterate incoming elements until the peer closes the stream.
    *
    * @example
-   * ```ts ignore
-   * for await (const stanza of xs) console.log(stanza.name);
+   * ```ts
+   * import type { XmlStream } from "./xml_stream.ts";
+   *
+   * export async function logAll(xs: XmlStream) {
+   *   for await (const stanza of xs) console.log(stanza.name);
+   * }
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Element> {
