@@ -8,14 +8,16 @@
  * `./quic`, `./xtls`.
  *
  * @example Open an XML stream to a server over TCP
- * ```ts ignore
- * import { fromConn, XmlStream } from "./mod.ts";
+ * ```ts
+ * import { fromConn, starttlsOffer, XmlStream } from "./mod.ts";
  *
- * const conn = await Deno.connect({ hostname: "127.0.0.1", port: 5222 });
- * const xs = await XmlStream.open(fromConn(conn), { to: "localhost" });
- * const features = await xs.readFeatures();
- * console.log(features.getChild("starttls", "urn:ietf:params:xml:ns:xmpp-tls") !== undefined);
- * await xs.close();
+ * export async function probe(hostname: string, domain: string) {
+ *   const conn = await Deno.connect({ hostname, port: 5222 });
+ *   const xs = await XmlStream.open(fromConn(conn), { to: domain });
+ *   const offer = starttlsOffer(await xs.readFeatures()); // "required", "optional" or "none"
+ *   await xs.close();
+ *   return offer;
+ * }
  * ```
  *
  * @module
