@@ -385,3 +385,44 @@ Deno.test("XmlStream: features must come first", async () => {
   await assert.rejects(server.read(), StreamError);
   assert.equal(STREAMS_NS, "http://etherx.jabber.org/streams");
 });
+
+Deno.test("XmlStream: a server-to-server stream (jabber:server)", async () => {
+  const [a, b] = memoryPair();
+  const [initiating, receiving] = await Promise.all([
+    XmlStream.open(a, {
+      ns: "jabber:server",
+      from: "a.example",
+      to: "b.example",
+    }),
+    XmlStream.accept(b, { ns: "jabber:server", domains: ["b.example"] }),
+  ]);
+  assert.equal(receiving.peerHeader.from, "a.example");
+  assert.equal(initiating.peerHeader.from, "b.example");
+  assert.equal(initiating.peerHeader.to, "a.example");
+  assert.equal(initiating.peerHeader.ns, "jabber:server");
+  await initiating.send(
+    new Element("message", "jabber:server", {
+      from: "x@a.example",
+      to: "y@b.example",
+    }),
+  );
+  const m = await receiving.read();
+  assert.equal(m?.ns, "jabber:server");
+  await Promise.all([initiating.close(), receiving.close()]);
+});
+
+Deno.test("XmlStream: a client stream refuses a server-namespace peer", async () => {
+  const [a, b] = memoryPair();
+  const opening = XmlStream.open(a, { ns: "jabber:client" });
+  const accepting = XmlStream.accept(b, { ns: "jabber:server" });
+  await assert.rejects(
+    accepting,
+    (e) => e instanceof StreamError && e.condition === "invalid-namespace",
+  );
+  // The answer's header already carries the wrong namespace, so the
+  // initiator refuses it before reaching the peer's <stream:error/>.
+  await assert.rejects(
+    opening,
+    (e) => e instanceof StreamError && e.condition === "invalid-namespace",
+  );
+});
