@@ -433,7 +433,14 @@ export class XmlParser {
         }),
       );
     }
-    return this.#feed(str, chunk.length === str.length);
+    // As many characters as bytes means ASCII only if no earlier bytes were
+    // pending in the decoder; those would make this chunk start with a
+    // continuation byte.
+    return this.#feed(
+      str,
+      chunk.length === str.length &&
+        (chunk.length === 0 || (chunk[0] & 0xc0) !== 0x80),
+    );
   }
 
   /**

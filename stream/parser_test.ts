@@ -338,6 +338,47 @@ Deno.test("parser: limits hold against hostile input", async (t) => {
       limit,
     );
   });
+  await t.step("stanza size is exact at the limit, however chunked", () => {
+    for (const ch of ["a", "\u00E9", "\u4E2D", "\u{1F600}"]) {
+      for (const extra of [0, 1]) {
+        // <m x='...'>...</m>: 7 + 4 bytes of markup around the characters.
+        const n = 60; // the stanza outgrows HEAD, which the limit also bounds
+        const body = ch.repeat(n);
+        const xml = `<m x='${body}'>${body}</m>`;
+        const size = enc.encode(xml).length;
+        for (const split of [0, 1, 7, size >> 1, size - 1]) {
+          const opts = { maxStanzaBytes: size - extra };
+          const bytes = enc.encode(HEAD + xml);
+          const cut = enc.encode(HEAD).length + split;
+          const chunks = split === 0
+            ? [bytes]
+            : [bytes.subarray(0, cut), bytes.subarray(cut)];
+          if (extra === 0) {
+            const ev = parseChunks(chunks, opts);
+            assert.equal(ev.at(-1)?.type, "element");
+          } else {
+            assert.throws(
+              () => parseChunks(chunks, opts),
+              (e) =>
+                e instanceof StreamError && e.condition === "policy-violation",
+            );
+          }
+        }
+        const opts = { maxStanzaBytes: size - extra };
+        const bytes = enc.encode(HEAD + xml);
+        const ones = Array.from(bytes, (b) => new Uint8Array([b]));
+        if (extra === 0) {
+          assert.equal(parseChunks(ones, opts).at(-1)?.type, "element");
+        } else {
+          assert.throws(
+            () => parseChunks(ones, opts),
+            (e) =>
+              e instanceof StreamError && e.condition === "policy-violation",
+          );
+        }
+      }
+    }
+  });
 
   // Hostile streams fed in small chunks: each must fail once it passes the
   // limit, having held no more than the limit, in time linear in its size.
