@@ -1216,8 +1216,13 @@ export class XmlParser {
   }
 
   #stanzaDone(el: Element, s: string, end: number): void {
-    const size = this.#stanzaBytes + this.#bytes(s, this.#stanzaFrom, end);
-    if (size > this.#maxStanza) throw this.#tooBig();
+    // A UTF-16 code unit never takes more than 3 UTF-8 bytes, so the exact
+    // count is only needed when that bound could pass the limit.
+    const from = this.#stanzaFrom;
+    if (this.#stanzaBytes + 3 * (end - from) > this.#maxStanza) {
+      const size = this.#stanzaBytes + this.#bytes(s, from, end);
+      if (size > this.#maxStanza) throw this.#tooBig();
+    }
     this.#inStanza = false;
     this.#stanzaBytes = 0;
     this.#events.push({ type: "element", element: el });
