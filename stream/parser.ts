@@ -171,6 +171,11 @@ const T_QUOTE = 4; // after '=': S, quote
 const T_VALUE = 5; // inside a quoted value
 const T_SLASH = 6; // after '/': '>'
 
+// What a start tag's attributes need (see #openElement).
+const K_PLAIN = 0; // names as written: none prefixed but xml:, no declarations
+const K_DEFAULT = 1; // as K_PLAIN, plus one default namespace declaration
+const K_GENERAL = 2; // anything else
+
 interface Frame {
   /** The element. */
   el: Element;
@@ -840,7 +845,9 @@ export class XmlParser {
     }
     const qname = s.slice(i, e);
     const raw: string[] = [];
-    let plain = true;
+    // What the attributes need; see #openElement.
+    let kind = K_PLAIN;
+    let declAt = -1;
     i = e;
     for (;;) {
       let c = s.charCodeAt(i);
@@ -859,7 +866,7 @@ export class XmlParser {
         }
         this.#tagName = qname;
         this.#tagAttrs = raw;
-        this.#openElement(s, i, c === 0x2f, plain);
+        this.#openElement(s, i, c === 0x2f, kind, declAt);
         return i + 1;
       }
       if (!spaced) {
@@ -873,12 +880,16 @@ export class XmlParser {
         );
       }
       const name = s.slice(i, e);
-      if (
-        plain &&
-        (nameColon !== -1
-          ? !isXmlAttr(name, nameColon - i)
-          : name.charCodeAt(0) === 0x78 && isDeclaration(name))
-      ) plain = false;
+      if (kind !== K_GENERAL) {
+        if (nameColon !== -1) {
+          if (!isXmlAttr(name, nameColon - i)) kind = K_GENERAL;
+        } else if (name.length === 5 && name === "xmlns") {
+          if (kind === K_PLAIN) {
+            kind = K_DEFAULT;
+            declAt = raw.length;
+          } else kind = K_GENERAL; // a second one: let the general path say so
+        }
+      }
       i = e;
       c = s.charCodeAt(i);
       while (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) {
@@ -941,7 +952,7 @@ export class XmlParser {
           if (i === len) return this.#wait(s, i);
           const c = s.charCodeAt(i);
           if (c === 0x3e /* > */) {
-            this.#openElement(s, i, false, false);
+            this.#openElement(s, i, false, K_GENERAL, -1);
             this.#state = S_TEXT;
             return i + 1;
           }
@@ -1036,7 +1047,7 @@ export class XmlParser {
           if (s.charCodeAt(i) !== 0x3e) {
             throw malformed(`expected '>' after '/' in <${this.#tagName}>`);
           }
-          this.#openElement(s, i, true, false);
+          this.#openElement(s, i, true, K_GENERAL, -1);
           this.#state = S_TEXT;
           return i + 1;
         }
@@ -1067,7 +1078,8 @@ export class XmlParser {
     s: string,
     gt: number,
     empty: boolean,
-    plain: boolean,
+    kind: number,
+    declAt: number,
   ): void {
     const stack = this.#stack;
     const depth = stack.length;
@@ -1089,7 +1101,22 @@ export class XmlParser {
 
     // Common case: no namespace declarations, and no prefixed attributes but
     // xml: ones (whose prefix is fixed), so names are keys as written.
-    if (plain) {
+    if (kind === K_DEFAULT && depth > 0) {
+      // Only a default namespace declaration at raw[declAt].
+      const uri = raw[declAt + 1];
+      checkDeclaration("", uri);
+      defaultNs = uri;
+      for (let k = 0; k < n; k += 2) {
+        if (k === declAt) continue;
+        const name = raw[k];
+        for (let j = 0; j < k; j += 2) {
+          if (raw[j] === name) {
+            throw malformed(`duplicate attribute ${name} on <${qname}>`);
+          }
+        }
+        setAttr(attrs, name, raw[k + 1]);
+      }
+    } else if (kind === K_PLAIN) {
       for (let k = 0; k < n; k += 2) {
         const name = raw[k];
         for (let j = 0; j < k; j += 2) {

@@ -226,6 +226,30 @@ Deno.test("parser: what restricted XML allows", async (t) => {
     const q = iq.getChild("q", "urn:p")!;
     assert.equal(q.getChild("r", "")?.ns, "");
   });
+  await t.step("a default declaration among plain attributes", () => {
+    const events = parse(
+      HEAD +
+        "<m a='1' xmlns='urn:m' xml:lang='en' xmlnsx='2'><c xmlns='urn:c'/><d/>" +
+        "<e xmlns='' b='3'/></m>",
+    );
+    const m = (events[1] as { element: Element }).element;
+    assert.equal(m.ns, "urn:m");
+    assert.deepEqual(m.attrs, { a: "1", "xml:lang": "en", xmlnsx: "2" });
+    assert.deepEqual(m.elements.map((e) => [e.name, e.ns, { ...e.attrs }]), [
+      ["c", "urn:c", {}],
+      ["d", "urn:m", {}],
+      ["e", "", { b: "3" }],
+    ]);
+    for (
+      const bad of [
+        "<m xmlns='urn:a' xmlns='urn:b'/>",
+        "<m a='1' xmlns='urn:a' a='2'/>",
+        "<m xmlns='http://www.w3.org/XML/1998/namespace'/>",
+        "<m xmlns='http://www.w3.org/2000/xmlns/' a='1'/>",
+        "<p:m xmlns='urn:a'/>",
+      ]
+    ) rejects(HEAD + bad, "not-well-formed");
+  });
   await t.step("line ends and attribute normalization", () => {
     const events = parse(
       HEAD + "<m a='x\r\ny\tz&#10;'>1\r\n2\r3&#13;</m>",
