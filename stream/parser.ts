@@ -187,6 +187,26 @@ interface Frame {
   prefixes: Record<string, string> | null;
 }
 
+/**
+ * Recently seen attribute names, as property keys: reusing one spares the
+ * engine from hashing and looking up a fresh copy on every store.
+ */
+const NAME_CACHE: string[] = new Array(256).fill("");
+
+/** The attribute name `s[a, b)`, from NAME_CACHE when it is there. */
+function attrName(s: string, a: number, b: number): string {
+  const len = b - a;
+  if (len > 24) return s.slice(a, b);
+  const h = (s.charCodeAt(a) * 7 + s.charCodeAt(b - 1) + len) & 255;
+  const cached = NAME_CACHE[h];
+  if (cached.length === len && s.startsWith(cached, a)) return cached;
+  // Using the name as a key turns it into the engine's own copy (with no
+  // prototype, `__proto__` is an ordinary key too).
+  const o = Object.create(null) as Record<string, number>;
+  o[s.slice(a, b)] = 0;
+  return NAME_CACHE[h] = Object.keys(o)[0];
+}
+
 /** Whether an attribute name is a namespace declaration. */
 function isDeclaration(name: string): boolean {
   return name.charCodeAt(0) === 0x78 && name.startsWith("xmlns") &&
@@ -589,16 +609,17 @@ export class XmlParser {
         continue;
       }
       // Text.
-      const lt = s.indexOf("<", i);
-      const end = lt === -1 ? len : lt;
-      if (end > i) {
-        const kept = this.#text(s, i, end, lt === -1);
+      // The '<' cursor may already be past i (attribute values use it).
+      let lt = this.#lt;
+      if (lt < i) this.#lt = lt = indexOrEnd(s, "<", i);
+      if (lt > i) {
+        const kept = this.#text(s, i, lt, lt === len);
         if (kept > 0) {
-          this.#carry = s.slice(end - kept);
+          this.#carry = s.slice(lt - kept);
           return;
         }
       }
-      if (lt === -1) return;
+      if (lt === len) return;
       i = lt;
       if (i + 1 >= len) {
         this.#carry = "<";
@@ -879,7 +900,7 @@ export class XmlParser {
           `bad attribute name in <${qname}> at '${s.slice(i, i + 10)}'`,
         );
       }
-      const name = s.slice(i, e);
+      const name = attrName(s, i, e);
       if (kind !== K_GENERAL) {
         if (nameColon !== -1) {
           if (!isXmlAttr(name, nameColon - i)) kind = K_GENERAL;

@@ -278,6 +278,17 @@ Deno.test("parser: what restricted XML allows", async (t) => {
       "x",
     );
     assert.equal(a.attrs.constructor, "y");
+    // Again and again, as names seen before may take other paths.
+    const again = parse(HEAD + "<b __proto__='z' c='1'/>".repeat(3));
+    for (const e of again.slice(1)) {
+      const attrs = (e as { element: Element }).element.attrs;
+      assert.equal(Object.getPrototypeOf(attrs), Object.prototype);
+      assert.deepEqual(Object.keys(attrs), ["__proto__", "c"]);
+      assert.equal(
+        Object.getOwnPropertyDescriptor(attrs, "__proto__")?.value,
+        "z",
+      );
+    }
     rejects(HEAD + "<a>&constructor;</a>", "restricted-xml");
   });
   await t.step("end() checks completeness", () => {
