@@ -4,14 +4,14 @@
  *
  * What `Deno.resolveDns` (Deno 2.9.6) reports, measured against Knot DNS:
  *
- * | name server answer          | `Deno.resolveDns`            | this resolver      |
- * | --------------------------- | ---------------------------- | ------------------ |
- * | records                     | the records                  | the records        |
- * | NXDOMAIN (rcode 3)          | throws `Deno.errors.NotFound` | `[]`              |
- * | NODATA (rcode 0, no answer) | throws `Deno.errors.NotFound` | `[]`              |
- * | SERVFAIL (rcode 2)          | throws `Deno.errors.NotFound` | `[]` (see below)  |
- * | REFUSED (rcode 5)           | throws `Deno.errors.NotFound` | `[]` (see below)  |
- * | no answer                   | throws `Deno.errors.TimedOut` after about 15 s | `ResolveError` after `timeoutMs` |
+ * | name server answer          | `Deno.resolveDns`                              | this resolver                    |
+ * | --------------------------- | ---------------------------------------------- | -------------------------------- |
+ * | records                     | the records                                    | the records                      |
+ * | NXDOMAIN (rcode 3)          | throws `Deno.errors.NotFound`                  | `[]`                             |
+ * | NODATA (rcode 0, no answer) | throws `Deno.errors.NotFound`                  | `[]`                             |
+ * | SERVFAIL (rcode 2)          | throws `Deno.errors.NotFound`                  | `[]` (see below)                 |
+ * | REFUSED (rcode 5)           | throws `Deno.errors.NotFound`                  | `[]` (see below)                 |
+ * | no answer                   | throws `Deno.errors.TimedOut` after about 15 s | `ResolveError` after `timeout` |
  *
  * Deno gives the same error, with the same message, for all four negative
  * answers, so SERVFAIL and REFUSED cannot be told apart from "no such
@@ -27,7 +27,7 @@
  * export async function showSrv(): Promise<void> {
  *   const resolver = dnsResolver({
  *     nameServer: { ipAddr: "9.9.9.9", port: 53 },
- *     timeoutMs: 3000,
+ *     timeout: 3000,
  *   });
  *   console.log(await resolver.srv("_xmpp-client._tcp.jabber.org"));
  * }
@@ -52,14 +52,20 @@ export interface DnsResolverOptions {
   nameServer?: {
     /** IPv4 or IPv6 address of the name server. */
     ipAddr: string;
-    /** Its port. Default 53. */
+    /**
+     * Its port.
+     *
+     * @default {53}
+     */
     port?: number;
   };
   /**
    * Milliseconds one lookup may take before it fails with a
-   * {@linkcode ResolveError}. Default 5000.
+   * {@linkcode ResolveError}.
+   *
+   * @default {5000}
    */
-  timeoutMs?: number;
+  timeout?: number;
 }
 
 /**
@@ -72,7 +78,7 @@ export interface DnsResolverOptions {
  * @example
  * ```ts
  * import { dnsResolver } from "./dns_resolver.ts";
- * const resolver = dnsResolver({ timeoutMs: 2000 });
+ * const resolver = dnsResolver({ timeout: 2000 });
  *
  * // Needs the network, so it is only defined here.
  * export async function addressesOf(host: string): Promise<string[]> {
@@ -89,10 +95,10 @@ export interface DnsResolverOptions {
  *   port outside `[1, 65535]`.
  */
 export function dnsResolver(options: DnsResolverOptions = {}): Resolver {
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeout ?? 5000;
   if (!(typeof timeoutMs === "number" && timeoutMs > 0)) {
     throw new RangeError(
-      `timeoutMs must be a positive number of milliseconds, got ${
+      `timeout must be a positive number of milliseconds, got ${
         String(timeoutMs)
       }`,
     );
@@ -120,8 +126,8 @@ export function dnsResolver(options: DnsResolverOptions = {}): Resolver {
   ): Promise<T[]> {
     const caller = options.signal;
     caller?.throwIfAborted();
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = caller ? AbortSignal.any([caller, timeout]) : timeout;
+    const timer = AbortSignal.timeout(timeoutMs);
+    const signal = caller ? AbortSignal.any([caller, timer]) : timer;
     try {
       // The overloads of Deno.resolveDns are per record type.
       const resolve = Deno.resolveDns as (
@@ -133,7 +139,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): Resolver {
     } catch (e) {
       if (caller?.aborted) throw caller.reason;
       if (e instanceof Deno.errors.NotFound) return [];
-      if (timeout.aborted) {
+      if (timer.aborted) {
         throw new ResolveError(
           name,
           type,

@@ -148,7 +148,7 @@ Deno.test("dnsResolver: answers and negative answers", async (t) => {
   });
   const r = dnsResolver({
     nameServer: { ipAddr: "127.0.0.1", port: dns.port },
-    timeoutMs: 2000,
+    timeout: 2000,
   });
   try {
     const table: [string, () => Promise<unknown>, unknown][] = [
@@ -184,8 +184,8 @@ Deno.test("dnsResolver: timeouts and aborts", async (t) => {
   const dns = startFakeDns(() => null); // never answers
   const nameServer = { ipAddr: "127.0.0.1", port: dns.port };
   try {
-    await t.step("no answer: ResolveError after timeoutMs", async () => {
-      const r = dnsResolver({ nameServer, timeoutMs: 100 });
+    await t.step("no answer: ResolveError after timeout", async () => {
+      const r = dnsResolver({ nameServer, timeout: 100 });
       const t0 = performance.now();
       const e = await r.srv("_xmpp-client._tcp.silent.test").catch((e) => e);
       const ms = performance.now() - t0;
@@ -197,7 +197,7 @@ Deno.test("dnsResolver: timeouts and aborts", async (t) => {
       assert.ok(ms >= 90 && ms < 1500, `took ${ms} ms`);
     });
     await t.step("the caller's abort rejects with its reason", async () => {
-      const r = dnsResolver({ nameServer, timeoutMs: 5000 });
+      const r = dnsResolver({ nameServer, timeout: 5000 });
       const ac = new AbortController();
       setTimeout(() => ac.abort(new Error("caller gave up")), 20);
       await assert.rejects(r.a("silent.test", { signal: ac.signal }), {
@@ -219,8 +219,8 @@ Deno.test("dnsResolver: timeouts and aborts", async (t) => {
 
 Deno.test("dnsResolver: bad options", async (t) => {
   const table: [string, () => unknown, ErrorConstructor][] = [
-    ["zero timeout", () => dnsResolver({ timeoutMs: 0 }), RangeError],
-    ["NaN timeout", () => dnsResolver({ timeoutMs: NaN }), RangeError],
+    ["zero timeout", () => dnsResolver({ timeout: 0 }), RangeError],
+    ["NaN timeout", () => dnsResolver({ timeout: NaN }), RangeError],
     [
       "missing ipAddr",
       () => dnsResolver({ nameServer: {} as never }),
