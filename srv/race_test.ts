@@ -1,0 +1,647 @@
+import assert from "node:assert/strict";
+import type { Candidate } from "./candidate.ts";
+import { ResolveError } from "./resolver.ts";
+import {
+  type Attempt,
+  type Closable,
+  type Dial,
+  race,
+  RaceError,
+  type RaceResult,
+} from "./race.ts";
+import { servfail, TestResolver } from "./_test_resolver.ts";
+
+function candidate(host: string, extra: Partial<Candidate> = {}): Candidate {
+  return {
+    transport: "starttls",
+    host,
+    port: 5222,
+    serverName: "example.org",
+    alpn: "xmpp-client",
+    priority: 0,
+    weight: 0,
+    source: "srv",
+    ...extra,
+  };
+}
+
+/** A connection that records being closed. */
+class FakeConn implements Closable {
+  readonly closed = Promise.withResolvers<void>();
+  isClosed = false;
+  constructor(readonly name: string) {}
+  close(): void {
+    this.isClosed = true;
+    this.closed.resolve();
+  }
+}
+
+/** A dial that never connects: it rejects when its signal aborts. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), {
+      once: true,
+    });
+  });
+}
+
+/** A dial built from a function of the attempt, recording every attempt. */
+function recording<T extends Closable>(
+  behave: (attempt: Attempt, signal: AbortSignal) => Promise<T>,
+): Dial<T> & { attempts: Attempt[]; signals: AbortSignal[] } {
+  const attempts: Attempt[] = [];
+  const signals: AbortSignal[] = [];
+  const dial = (attempt: Attempt, signal: AbortSignal) => {
+    attempts.push(attempt);
+    signals.push(signal);
+    return behave(attempt, signal);
+  };
+  return Object.assign(dial, { attempts, signals });
+}
+
+const outcomes = (r: { attempts: readonly { outcome: string }[] }) =>
+  r.attempts.map((a) => a.outcome);
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return await promise.then(() => assert.fail("should reject"), (e) => e);
+}
+
+Deno.test("race: schedule", async (t) => {
+  await t.step("first wins; later candidates are never resolved", async () => {
+    const resolver = new TestResolver({ "b.example": { a: ["192.0.2.2"] } });
+    const dial = recording(() => Promise.resolve(new FakeConn("a")));
+    const result = await race(
+      [candidate("192.0.2.1"), candidate("b.example")],
+      dial,
+      { resolver },
+    );
+    assert.equal(result.value.name, "a");
+    assert.equal(result.winner.candidateIndex, 0);
+    assert.equal(result.winner.address?.ip, "192.0.2.1");
+    assert.equal(result.winner.outcome, "won");
+    assert.deepEqual(outcomes(result), ["won", "not-started"]);
+    assert.equal(result.attempts[1].phase, "resolve");
+    assert.equal(dial.attempts.length, 1);
+    assert.deepEqual(resolver.queries, []);
+    assert.equal(result.resolutions.length, 1);
+    await result.settled;
+  });
+
+  await t.step(
+    "a fast failure starts the next attempt at once, not after the delay",
+    async () => {
+      const refused = new Error("connection refused");
+      const dial = recording((a) =>
+        a.index === 0
+          ? Promise.reject(refused)
+          : Promise.resolve(new FakeConn(a.address.ip))
+      );
+      // With a 30 s delay, waiting for the delay would time the test out.
+      const result = await race(
+        [candidate("xmpp.example.org", { ips: ["2001:db8::1", "192.0.2.1"] })],
+        dial,
+        { attemptDelay: 30_000 },
+      );
+      assert.equal(result.value.name, "192.0.2.1");
+      assert.deepEqual(outcomes(result), ["failed", "won"]);
+      assert.equal(result.attempts[0].error, refused);
+      assert.ok(result.winner.startedAt! < 5000, `${result.winner.startedAt}`);
+      await result.settled;
+    },
+  );
+
+  await t.step("the next attempt starts after the attempt delay", async () => {
+    const dial = recording((a, signal) =>
+      a.index === 0 ? untilAborted(signal) : Promise.resolve(new FakeConn("b"))
+    );
+    const result = await race(
+      [candidate("192.0.2.1"), candidate("192.0.2.2")],
+      dial,
+      { attemptDelay: 100 },
+    );
+    assert.equal(result.winner.candidateIndex, 1);
+    assert.ok(result.winner.startedAt! >= 80, `${result.winner.startedAt}`);
+    assert.deepEqual(outcomes(result), ["aborted", "won"]);
+    const loser = result.attempts[0];
+    assert.ok(loser.error instanceof DOMException);
+    assert.equal(loser.error.name, "AbortError");
+    assert.ok(dial.signals[0].aborted);
+    assert.ok(!dial.signals[1].aborted);
+    await result.settled;
+  });
+
+  await t.step(
+    "all fail: RaceError lists every attempt and its reason",
+    async () => {
+      const resolver = new TestResolver({
+        "broken.example": {
+          a: servfail("broken.example", "A"),
+          aaaa: servfail("broken.example", "AAAA"),
+        },
+      });
+      const dial = recording((a, signal) =>
+        a.candidateIndex === 2
+          ? untilAborted(signal)
+          : Promise.reject(new Error(`refused by ${a.address.ip}`))
+      );
+      const error = await rejection(race(
+        [
+          candidate("a.example", { ips: ["192.0.2.1", "2001:db8::1"] }),
+          candidate("broken.example"),
+          candidate("127.0.0.1", { transport: "directtls", port: 5223 }),
+        ],
+        dial,
+        { resolver, attemptDelay: 10, timeout: 100 },
+      ));
+      assert.ok(error instanceof RaceError, String(error));
+      assert.ok(error instanceof AggregateError);
+      assert.equal(error.errors.length, 4);
+      assert.deepEqual(
+        error.attempts.map((a) => [a.candidateIndex, a.phase, a.outcome]),
+        [
+          [0, "connect", "failed"],
+          [0, "connect", "failed"],
+          [1, "resolve", "failed"],
+          [2, "connect", "failed"],
+        ],
+      );
+      assert.equal(error.attempts[0].address?.ip, "2001:db8::1");
+      assert.ok(error.attempts[2].error instanceof ResolveError);
+      const timeout = error.attempts[3].error;
+      assert.ok(timeout instanceof DOMException);
+      assert.equal(timeout.name, "TimeoutError");
+      for (
+        const text of [
+          "all 4 attempts failed",
+          "starttls a.example at [2001:db8::1]:5222: refused by 2001:db8::1",
+          "starttls a.example at 192.0.2.1:5222: refused by 192.0.2.1",
+          "starttls broken.example: A and AAAA lookup of broken.example failed: A: server failure; AAAA: server failure",
+          "directtls 127.0.0.1 at 127.0.0.1:5223: timed out after 100 ms",
+        ]
+      ) {
+        assert.ok(error.message.includes(text), `${text} in ${error.message}`);
+      }
+      assert.equal(error.resolutions.length, 3);
+      for (const a of error.attempts) {
+        assert.ok(a.endedAt! >= a.startedAt!);
+      }
+    },
+  );
+
+  await t.step(
+    "a slow resolution holds the schedule one delay at most",
+    async () => {
+      const resolver = new TestResolver({
+        "slow.example": { a: "hang", aaaa: "hang" },
+      });
+      const dial = recording(() => Promise.resolve(new FakeConn("b")));
+      const result = await race(
+        [candidate("slow.example"), candidate("127.0.0.1")],
+        dial,
+        { resolver, attemptDelay: 100, timeout: 10_000 },
+      );
+      assert.equal(result.winner.candidateIndex, 1);
+      assert.ok(result.winner.startedAt! >= 80, `${result.winner.startedAt}`);
+      assert.ok(result.winner.startedAt! < 5000, `${result.winner.startedAt}`);
+      assert.deepEqual(
+        result.attempts.map((a) => [a.candidateIndex, a.phase, a.outcome]),
+        [[0, "resolve", "aborted"], [1, "connect", "won"]],
+      );
+      assert.deepEqual(
+        result.resolutions.map((r) => r.outcome),
+        ["aborted", "resolved"],
+      );
+      assert.ok(resolver.signals.every((s) => s?.aborted));
+      await result.settled;
+    },
+  );
+
+  await t.step(
+    "a late resolution's addresses come before later candidates'",
+    async () => {
+      const resolver = new TestResolver({
+        "late.example": { a: { delay: 300, answer: ["192.0.2.1"] } },
+      });
+      const dial = recording((a, signal) =>
+        a.index === 2
+          ? Promise.resolve(new FakeConn(a.address.ip))
+          : untilAborted(signal)
+      );
+      const result = await race(
+        [
+          candidate("late.example"),
+          candidate("b.example", { ips: ["192.0.2.2", "192.0.2.3"] }),
+        ],
+        dial,
+        { resolver, attemptDelay: 200 },
+      );
+      // 200 ms: b's first address; 300 ms: late.example answers;
+      // 400 ms: its address goes before b's second.
+      assert.deepEqual(
+        dial.attempts.map((a) => a.address.ip),
+        ["192.0.2.2", "192.0.2.1", "192.0.2.3"],
+      );
+      assert.equal(result.value.name, "192.0.2.3");
+      await result.settled;
+    },
+  );
+});
+
+Deno.test("race: timeouts, aborts and leaks", async (t) => {
+  await t.step("per-attempt timeout", async () => {
+    const dial = recording((_, signal) => untilAborted(signal));
+    const error = await rejection(
+      race([candidate("127.0.0.1")], dial, { timeout: 50 }),
+    );
+    assert.ok(error instanceof RaceError);
+    const reason = error.attempts[0].error;
+    assert.ok(reason instanceof DOMException);
+    assert.equal(reason.name, "TimeoutError");
+    assert.match(reason.message, /raise options\.timeout/);
+    assert.equal(dial.signals[0].reason, reason);
+  });
+
+  await t.step("a timeout starts the next attempt at once", async () => {
+    const dial = recording((a, signal) =>
+      a.index === 0 ? untilAborted(signal) : Promise.resolve(new FakeConn("b"))
+    );
+    const result = await race(
+      [candidate("192.0.2.1"), candidate("192.0.2.2")],
+      dial,
+      { attemptDelay: 30_000, timeout: 50 },
+    );
+    assert.equal(result.winner.candidateIndex, 1);
+    assert.equal(result.attempts[0].outcome, "failed");
+    assert.equal(
+      (result.attempts[0].error as DOMException).name,
+      "TimeoutError",
+    );
+    assert.ok(result.winner.startedAt! < 5000);
+    await result.settled;
+  });
+
+  await t.step("a dial that ignores its signal still times out", async () => {
+    const late = Promise.withResolvers<FakeConn>();
+    const conn = new FakeConn("late");
+    const dial = recording(() => late.promise);
+    const error = await rejection(
+      race([candidate("127.0.0.1")], dial, { timeout: 30 }),
+    );
+    assert.ok(error instanceof RaceError);
+    late.resolve(conn);
+    await conn.closed.promise;
+    assert.ok(conn.isClosed);
+  });
+
+  await t.step("losers that connect late are closed", async () => {
+    const late = Promise.withResolvers<FakeConn>();
+    const lateConn = new FakeConn("a");
+    const dial = recording((a) =>
+      a.index === 0 ? late.promise : Promise.resolve(new FakeConn("b"))
+    );
+    const result = await race(
+      [candidate("192.0.2.1"), candidate("192.0.2.2")],
+      dial,
+      { attemptDelay: 10 },
+    );
+    assert.equal(result.value.name, "b");
+    assert.deepEqual(outcomes(result), ["aborted", "won"]);
+    assert.ok(dial.signals[0].aborted);
+    // The first dial ignored its signal and connects after all.
+    late.resolve(lateConn);
+    await result.settled;
+    assert.ok(lateConn.isClosed);
+    assert.ok(!result.value.isClosed);
+  });
+
+  await t.step("a loser's async close that rejects is contained", async () => {
+    const late = Promise.withResolvers<Closable>();
+    const dial = recording((a) =>
+      a.index === 0 ? late.promise : Promise.resolve(new FakeConn("b"))
+    );
+    const result = await race(
+      [candidate("192.0.2.1"), candidate("192.0.2.2")],
+      dial,
+      { attemptDelay: 10 },
+    );
+    let closed = false;
+    late.resolve({
+      close: () => {
+        closed = true;
+        return Promise.reject(new Error("already gone"));
+      },
+    });
+    await result.settled;
+    assert.ok(closed);
+  });
+
+  await t.step(
+    "overall abort aborts everything and closes late connections",
+    async () => {
+      const controller = new AbortController();
+      const reason = new Error("user cancelled");
+      const late = Promise.withResolvers<FakeConn>();
+      const lateConn = new FakeConn("late");
+      const resolver = new TestResolver({ "c.example": { a: "hang" } });
+      const dial = recording((a, signal) => {
+        if (a.index === 0) return late.promise;
+        queueMicrotask(() => controller.abort(reason));
+        return untilAborted(signal);
+      });
+      const error = await rejection(race(
+        [
+          candidate("192.0.2.1"),
+          candidate("192.0.2.2"),
+          candidate("c.example"),
+        ],
+        dial,
+        { attemptDelay: 10, signal: controller.signal, resolver },
+      ));
+      assert.equal(error, reason);
+      assert.equal(dial.attempts.length, 2);
+      assert.ok(dial.signals.every((s) => s.aborted && s.reason === reason));
+      late.resolve(lateConn);
+      await lateConn.closed.promise;
+    },
+  );
+
+  await t.step("abort while resolving", async () => {
+    const controller = new AbortController();
+    const resolver = new TestResolver({ "slow.example": { aaaa: "hang" } });
+    const dial = recording(() => Promise.resolve(new FakeConn("x")));
+    const pending = race([candidate("slow.example")], dial, {
+      resolver,
+      signal: controller.signal,
+    });
+    controller.abort();
+    const error = await rejection(pending);
+    assert.ok(error instanceof DOMException && error.name === "AbortError");
+    assert.equal(dial.attempts.length, 0);
+    assert.ok(resolver.signals.every((s) => s?.aborted));
+  });
+
+  await t.step("an already aborted signal dials nothing", async () => {
+    const reason = new Error("too late");
+    const dial = recording(() => Promise.resolve(new FakeConn("x")));
+    const error = await rejection(
+      race([candidate("127.0.0.1")], dial, {
+        signal: AbortSignal.abort(reason),
+      }),
+    );
+    assert.equal(error, reason);
+    assert.equal(dial.attempts.length, 0);
+  });
+});
+
+Deno.test("race: target addresses", async (t) => {
+  const failAll = () =>
+    recording<FakeConn>((a) => Promise.reject(new Error(`no ${a.address.ip}`)));
+
+  await t.step("A and AAAA interleave within a candidate", async (t) => {
+    const zone = {
+      "xmpp.example.org": {
+        a: ["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+        aaaa: ["2001:db8::1", "2001:db8::2"],
+      },
+    };
+    const table: [6 | 4 | undefined, string[]][] = [
+      [undefined, [
+        "2001:db8::1",
+        "192.0.2.1",
+        "2001:db8::2",
+        "192.0.2.2",
+        "192.0.2.3",
+      ]],
+      [4, [
+        "192.0.2.1",
+        "2001:db8::1",
+        "192.0.2.2",
+        "2001:db8::2",
+        "192.0.2.3",
+      ]],
+    ];
+    for (const [preferredFamily, want] of table) {
+      await t.step(
+        `preferred family ${preferredFamily ?? "default"}`,
+        async () => {
+          const resolver = new TestResolver(zone);
+          const dial = failAll();
+          const error = await rejection(
+            race([candidate("xmpp.example.org")], dial, {
+              resolver,
+              attemptDelay: 10,
+              preferredFamily,
+            }),
+          );
+          assert.ok(error instanceof RaceError);
+          assert.deepEqual(dial.attempts.map((a) => a.address.ip), want);
+          assert.deepEqual(resolver.queries, [
+            "A xmpp.example.org",
+            "AAAA xmpp.example.org",
+          ]);
+        },
+      );
+    }
+  });
+
+  await t.step("candidate ips are dialled without resolving", async () => {
+    const resolver = new TestResolver({});
+    const dial = recording(() => Promise.resolve(new FakeConn("x")));
+    const result = await race(
+      [candidate("xmpp.example.org", {
+        ips: ["127.0.0.1"],
+        source: "host-meta",
+      })],
+      dial,
+      { resolver },
+    );
+    assert.equal(result.winner.address?.ip, "127.0.0.1");
+    assert.deepEqual(resolver.queries, []);
+    await result.settled;
+  });
+
+  await t.step("IP literal hosts need no resolver", async (t) => {
+    for (const host of ["127.0.0.1", "::1", "[::1]"]) {
+      await t.step(host, async () => {
+        const dial = recording(() => Promise.resolve(new FakeConn("x")));
+        const result = await race([candidate(host)], dial);
+        assert.equal(result.winner.address?.ip, host.replace(/[[\]]/g, ""));
+        await result.settled;
+      });
+    }
+  });
+
+  await t.step("one family failing degrades to the other", async () => {
+    const resolver = new TestResolver({
+      "xmpp.example.org": {
+        a: ["192.0.2.1"],
+        aaaa: servfail("xmpp.example.org", "AAAA"),
+      },
+    });
+    const dial = recording(() => Promise.resolve(new FakeConn("x")));
+    const result = await race([candidate("xmpp.example.org")], dial, {
+      resolver,
+    });
+    assert.equal(result.winner.address?.ip, "192.0.2.1");
+    await result.settled;
+  });
+
+  await t.step(
+    "both families failing moves on to the next candidate",
+    async () => {
+      const resolver = new TestResolver({
+        "dead.example": {
+          a: servfail("dead.example", "A"),
+          aaaa: servfail("dead.example", "AAAA"),
+        },
+      });
+      const dial = recording(() => Promise.resolve(new FakeConn("x")));
+      const result = await race(
+        [candidate("dead.example"), candidate("127.0.0.1")],
+        dial,
+        { resolver, attemptDelay: 30_000 },
+      );
+      assert.equal(result.winner.candidateIndex, 1);
+      const [dead] = result.attempts;
+      assert.equal(dead.phase, "resolve");
+      assert.equal(dead.outcome, "failed");
+      assert.ok(dead.error instanceof ResolveError);
+      assert.match(
+        dead.error.message,
+        /A: server failure; AAAA: server failure/,
+      );
+      assert.deepEqual(
+        result.resolutions.map((r) => r.outcome),
+        ["failed", "resolved"],
+      );
+      await result.settled;
+    },
+  );
+});
+
+Deno.test("race: bad arguments", async (t) => {
+  const ok = () => Promise.resolve(new FakeConn("x"));
+  const table: [string, () => Promise<unknown>, ErrorConstructor][] = [
+    ["no candidates", () => race([], ok), RangeError],
+    ["dial not a function", () => race([candidate("::1")], null!), TypeError],
+    [
+      "attempt delay under 10 ms",
+      () => race([candidate("::1")], ok, { attemptDelay: 5 }),
+      RangeError,
+    ],
+    [
+      "attempt delay NaN",
+      () => race([candidate("::1")], ok, { attemptDelay: NaN }),
+      RangeError,
+    ],
+    [
+      "timeout 0",
+      () => race([candidate("::1")], ok, { timeout: 0 }),
+      RangeError,
+    ],
+    [
+      "preferred family 5",
+      () => race([candidate("::1")], ok, { preferredFamily: 5 as 4 }),
+      TypeError,
+    ],
+    [
+      "a host name without a resolver",
+      () => race([candidate("xmpp.example.org")], ok),
+      TypeError,
+    ],
+  ];
+  for (const [name, call, type] of table) {
+    await t.step(name, async () => {
+      await assert.rejects(call(), type);
+    });
+  }
+});
+
+// The stand-in for a secure handshake: connect, then wait for the server's
+// first bytes (the start of its stream header).
+async function dialStreamHeader(
+  attempt: Attempt,
+  signal: AbortSignal,
+): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({
+    hostname: attempt.address.ip,
+    port: attempt.candidate.port,
+    signal,
+  });
+  const onAbort = () => conn.close();
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const buf = new Uint8Array(5);
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("closed before the stream header");
+    return conn;
+  } catch (e) {
+    if (!signal.aborted) conn.close();
+    throw signal.aborted ? signal.reason : e;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+Deno.test("race: a blackholed first candidate (real TCP)", async () => {
+  const attemptDelay = 250;
+  const timeout = 5000;
+  const blackhole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const answering = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  // Accepts, never answers, and notes when the client goes away.
+  const blackholeEof = (async () => {
+    const conn = await blackhole.accept();
+    const buf = new Uint8Array(64);
+    try {
+      while (await conn.read(buf) !== null) { /* discard */ }
+    } catch { /* a reset also means the client closed */ }
+    conn.close();
+    return performance.now();
+  })();
+  const answered = (async () => {
+    const conn = await answering.accept();
+    await conn.write(
+      new TextEncoder().encode(
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client'>",
+      ),
+    );
+    const buf = new Uint8Array(64);
+    try {
+      while (await conn.read(buf) !== null) { /* discard */ }
+    } catch { /* closed */ }
+    conn.close();
+  })();
+
+  const start = performance.now();
+  let result: RaceResult<Deno.TcpConn> | undefined;
+  try {
+    result = await race(
+      [
+        candidate("127.0.0.1", { port: blackhole.addr.port }),
+        candidate("127.0.0.1", { port: answering.addr.port }),
+      ],
+      dialStreamHeader,
+      { attemptDelay, timeout },
+    );
+    const { winner, attempts } = result;
+    const eofAt = await blackholeEof - start;
+    console.log(
+      `second candidate started at ${winner.startedAt!.toFixed(1)} ms, ` +
+        `connected at ${winner.endedAt!.toFixed(1)} ms; ` +
+        `blackhole saw EOF at ${eofAt.toFixed(1)} ms`,
+    );
+    assert.equal(winner.candidateIndex, 1);
+    assert.ok(winner.startedAt! >= 0.8 * attemptDelay, `${winner.startedAt}`);
+    assert.ok(winner.endedAt! < timeout / 2, `${winner.endedAt}`);
+    assert.equal(attempts[0].outcome, "aborted");
+    assert.ok(eofAt < timeout / 2, `${eofAt}`);
+    await result.settled;
+  } finally {
+    result?.value.close();
+    await answered;
+    blackhole.close();
+    answering.close();
+  }
+});
