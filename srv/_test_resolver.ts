@@ -11,12 +11,14 @@ import type { LookupOptions, Resolver, SrvRecord } from "./resolver.ts";
 
 /**
  * One answer: the records, an error to reject with, `"hang"` for a lookup
- * that only ends when its signal aborts, or a delayed answer.
+ * that only ends when its signal aborts, a promise of the records (the
+ * test decides when the answer arrives), or a delayed answer.
  */
 export type TestAnswer<T> =
   | T[]
   | Error
   | "hang"
+  | Promise<T[]>
   | { delay: number; answer: T[] | Error };
 
 /** The records of one name. A missing type answers `[]` (NODATA). */
@@ -110,10 +112,22 @@ export class TestResolver implements Resolver {
     if (answer === undefined) return Promise.resolve([]);
     if (Array.isArray(answer) || answer instanceof Error) return settle(answer);
     return new Promise<T[]>((resolve, reject) => {
-      const timer = answer === "hang" ? undefined : setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        settle(answer.answer).then(resolve, reject);
-      }, answer.delay);
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (answer instanceof Promise) {
+        answer.then((records) => {
+          done();
+          resolve([...records]);
+        }, (error) => {
+          done();
+          reject(error);
+        });
+      } else if (answer !== "hang") {
+        timer = setTimeout(() => {
+          done();
+          settle(answer.answer).then(resolve, reject);
+        }, answer.delay);
+      }
       const onAbort = () => {
         clearTimeout(timer);
         reject(signal!.reason);

@@ -32,6 +32,7 @@
  */
 
 import type { Candidate } from "./candidate.ts";
+import { dnsResolver } from "./dns_resolver.ts";
 import { ResolveError } from "./resolver.ts";
 import type { Resolver } from "./resolver.ts";
 
@@ -88,10 +89,11 @@ export interface InterleaveOptions {
  */
 export interface ResolveAddressesOptions extends InterleaveOptions {
   /**
-   * The resolver for the A and AAAA lookups. Required unless the candidate
-   * has `ips` or its `host` is an IP literal.
+   * The resolver for the A and AAAA lookups: pass the one discovery used,
+   * so that a custom name server applies to the whole chain. Not used when
+   * the candidate has `ips` or its `host` is an IP literal.
    *
-   * @default {undefined}
+   * @default {dnsResolver()}
    */
   resolver?: Resolver;
   /**
@@ -262,7 +264,8 @@ function reasonOf(error: unknown): string {
  * - With `candidate.ips` (from host-meta), those addresses are used and
  *   nothing is looked up.
  * - With an IP literal `host`, that address is used.
- * - Otherwise A and AAAA are looked up in parallel with `options.resolver`.
+ * - Otherwise A and AAAA are looked up in parallel with `options.resolver`
+ *   (by default `dnsResolver()`, the system's name servers).
  *   If one family fails or times out, the other's addresses are used.
  *
  * @example Addresses from the candidate itself
@@ -298,8 +301,8 @@ function reasonOf(error: unknown): string {
  * @returns At least one address, in dialling order.
  * @throws {ResolveError} When neither family gives an address: both lookups
  * failed, timed out or found nothing. The message names both reasons.
- * @throws {TypeError} For an `ips` entry that is not an IP address, or when
- * a lookup is needed and `options.resolver` is missing.
+ * @throws {TypeError} For an `ips` entry that is not an IP address, or a
+ * `resolver` that is not a {@linkcode Resolver}.
  * @throws {RangeError} For a bad `timeout` or `firstFamilyCount`.
  */
 export async function resolveAddresses(
@@ -307,7 +310,7 @@ export async function resolveAddresses(
   options: ResolveAddressesOptions = {},
 ): Promise<TargetAddress[]> {
   const interleave = checkInterleaveOptions(options);
-  const { resolver, timeout = DEFAULT_TIMEOUT, signal } = options;
+  const { timeout = DEFAULT_TIMEOUT, signal } = options;
   if (typeof timeout !== "number" || !(timeout > 0)) {
     throw new RangeError(
       `options.timeout must be a positive number of milliseconds (or Infinity), got ${
@@ -339,9 +342,12 @@ export async function resolveAddresses(
   const literal = toTarget(host);
   if (literal !== undefined) return [literal];
 
-  if (resolver === undefined) {
+  const resolver = options.resolver ?? dnsResolver();
+  if (
+    typeof resolver?.a !== "function" || typeof resolver.aaaa !== "function"
+  ) {
     throw new TypeError(
-      `resolving ${host} needs a Resolver: pass options.resolver`,
+      "options.resolver must implement Resolver (srv, a, aaaa); use dnsResolver() or memoryResolver(zone)",
     );
   }
 

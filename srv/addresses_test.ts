@@ -196,9 +196,9 @@ Deno.test("addresses: resolveAddresses", async (t) => {
     }
   });
 
-  await t.step("a host name without a resolver is a TypeError", async () => {
+  await t.step("a resolver that is not a Resolver is a TypeError", async () => {
     await assert.rejects(
-      resolveAddresses({ host }),
+      resolveAddresses({ host }, { resolver: {} as TestResolver }),
       (e: Error) =>
         e instanceof TypeError && /options\.resolver/.test(e.message),
     );

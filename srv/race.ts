@@ -43,6 +43,7 @@
  */
 
 import type { Candidate } from "./candidate.ts";
+import { dnsResolver } from "./dns_resolver.ts";
 import type { Resolver } from "./resolver.ts";
 import {
   type AddressFamily,
@@ -113,10 +114,10 @@ export interface RaceOptions {
   signal?: AbortSignal;
   /**
    * The resolver for candidates' A and AAAA lookups (the same one discovery
-   * used, so a custom name server applies to the whole chain). Required
-   * unless every candidate has `ips` or an IP literal `host`.
+   * used, so a custom name server applies to the whole chain). Not used for
+   * candidates with `ips` or an IP literal `host`.
    *
-   * @default {undefined}
+   * @default {dnsResolver()}
    */
   resolver?: Resolver;
   /**
@@ -676,7 +677,7 @@ class Racer<T extends Closable> {
  * @throws {RangeError} For an empty candidate list, an attempt delay under
  * 10 ms, or a timeout that is not positive.
  * @throws {TypeError} For a `dial` that is not a function, a preferred family
- * other than 4 or 6, or a candidate that needs DNS when no resolver is given.
+ * other than 4 or 6, or a `resolver` that is not a {@linkcode Resolver}.
  */
 export async function race<T extends Closable>(
   candidates: readonly Candidate[],
@@ -725,13 +726,13 @@ export async function race<T extends Closable>(
       `options.preferredFamily must be 4 or 6, got ${String(preferredFamily)}`,
     );
   }
-  if (resolver === undefined) {
-    const named = candidates.find(needsResolver);
-    if (named !== undefined) {
-      throw new TypeError(
-        `candidate ${named.host} needs DNS resolution: pass options.resolver`,
-      );
-    }
+  if (
+    resolver !== undefined &&
+    (typeof resolver?.a !== "function" || typeof resolver.aaaa !== "function")
+  ) {
+    throw new TypeError(
+      "options.resolver must implement Resolver (srv, a, aaaa); use dnsResolver() or memoryResolver(zone)",
+    );
   }
   signal?.throwIfAborted();
   return await new Racer(candidates, dial, {
@@ -739,6 +740,7 @@ export async function race<T extends Closable>(
     timeout,
     preferredFamily,
     signal,
-    resolver,
+    resolver: resolver ??
+      (candidates.some(needsResolver) ? dnsResolver() : undefined),
   }).run();
 }

@@ -220,29 +220,34 @@ Deno.test("race: schedule", async (t) => {
   await t.step(
     "a late resolution's addresses come before later candidates'",
     async () => {
+      const answer = Promise.withResolvers<string[]>();
       const resolver = new TestResolver({
-        "late.example": { a: { delay: 300, answer: ["192.0.2.1"] } },
+        "late.example": { a: answer.promise },
       });
-      const dial = recording((a, signal) =>
-        a.index === 2
+      const dial = recording((a, signal) => {
+        // late.example answers while b.example's first attempt runs.
+        if (a.index === 0) answer.resolve(["192.0.2.1"]);
+        return a.index === 2
           ? Promise.resolve(new FakeConn(a.address.ip))
-          : untilAborted(signal)
-      );
+          : untilAborted(signal);
+      });
       const result = await race(
         [
           candidate("late.example"),
           candidate("b.example", { ips: ["192.0.2.2", "192.0.2.3"] }),
         ],
         dial,
-        { resolver, attemptDelay: 200 },
+        { resolver, attemptDelay: 20 },
       );
-      // 200 ms: b's first address; 300 ms: late.example answers;
-      // 400 ms: its address goes before b's second.
       assert.deepEqual(
         dial.attempts.map((a) => a.address.ip),
         ["192.0.2.2", "192.0.2.1", "192.0.2.3"],
       );
       assert.equal(result.value.name, "192.0.2.3");
+      assert.deepEqual(
+        outcomes(result),
+        ["aborted", "aborted", "won"],
+      );
       await result.settled;
     },
   );
@@ -546,8 +551,11 @@ Deno.test("race: bad arguments", async (t) => {
       TypeError,
     ],
     [
-      "a host name without a resolver",
-      () => race([candidate("xmpp.example.org")], ok),
+      "a resolver that is not a Resolver",
+      () =>
+        race([candidate("xmpp.example.org")], ok, {
+          resolver: {} as TestResolver,
+        }),
       TypeError,
     ],
   ];
@@ -640,8 +648,9 @@ Deno.test("race: a blackholed first candidate (real TCP)", async () => {
     await result.settled;
   } finally {
     result?.value.close();
-    await answered;
     blackhole.close();
     answering.close();
+    // Settled either way, so that a failure above is not masked by a hang.
+    await Promise.allSettled([answered, blackholeEof]);
   }
 });
