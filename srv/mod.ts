@@ -1,17 +1,35 @@
 /**
  * Endpoint discovery: turning a JID domain into connection candidates.
  *
- * Today this module names the SRV services (RFC 6120 §3.2, XEP-0368). The
- * resolver, the RFC 2782 weighted order that mixes `_xmpp-` and `_xmpps-`
- * records, host-meta and connection racing are tracked in the `srv` issue.
+ * - {@linkcode discover}: both SRV services at once (`_xmpp-client._tcp`
+ *   and `_xmpps-client._tcp`, or the `-server` pair), merged into one RFC
+ *   2782 order as XEP-0368 asks, with the `.` target rules, the RFC 6120
+ *   fallback, opt-in QUIC and host-meta hooks; every candidate carries the
+ *   JID domain as its SNI name.
+ * - {@linkcode rfc2782Order} and {@linkcode seededRandom}: the weighted
+ *   order on its own, reproducible when seeded.
+ * - Resolvers: {@linkcode dnsResolver} (`Deno.resolveDns`, optional name
+ *   server, per-lookup timeout) and {@linkcode memoryResolver} (an
+ *   in-memory zone for tests).
+ * - {@linkcode serviceNames}, the `Candidate` and `Resolver` contracts.
  *
  * @example
  * ```ts
- * import { serviceNames } from "./mod.ts";
+ * import { discover, memoryResolver, serviceNames } from "./mod.ts";
  * console.log(serviceNames("server").directTls); // "_xmpps-server._tcp"
+ *
+ * const resolver = memoryResolver({}); // no SRV records at all
+ * const { candidates } = await discover("example.org", { resolver });
+ * console.log(candidates[0].port, candidates[0].source); // 5222 "fallback"
  * ```
  *
  * @module
  */
 
 export * from "./services.ts";
+export * from "./candidate.ts";
+export * from "./resolver.ts";
+export * from "./rfc2782.ts";
+export * from "./dns_resolver.ts";
+export * from "./memory_resolver.ts";
+export * from "./discover.ts";
