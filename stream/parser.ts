@@ -246,6 +246,49 @@ function hasAny(s: string, from: number, chars: string): boolean {
   return false;
 }
 
+/** Whether `b[from, to)` holds a C0 control character other than TAB, LF, CR. */
+function controlIn(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = b[i];
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether UTF-8 bytes hold a C0 control character XML forbids (all but TAB,
+ * LF, CR). Such a byte never occurs inside a multi-byte sequence. Reads four
+ * bytes at a time: `(x - 0x20202020) & ~x & 0x80808080` is nonzero exactly
+ * when some byte of `x` is below 0x20; only then are its bytes looked at.
+ */
+function hasControl(b: Uint8Array): boolean {
+  const len = b.length;
+  if (len < 32) return controlIn(b, 0, len);
+  const head = (4 - (b.byteOffset & 3)) & 3;
+  if (controlIn(b, 0, head)) return true;
+  const nw = (len - head) >> 2;
+  const w = new Uint32Array(b.buffer, b.byteOffset + head, nw);
+  let i = 0;
+  for (; i + 4 <= nw; i += 4) {
+    const x0 = w[i], x1 = w[i + 1], x2 = w[i + 2], x3 = w[i + 3];
+    if (
+      (((x0 - 0x20202020) & ~x0) | ((x1 - 0x20202020) & ~x1) |
+        ((x2 - 0x20202020) & ~x2) | ((x3 - 0x20202020) & ~x3)) & 0x80808080
+    ) {
+      const at = head + i * 4;
+      if (controlIn(b, at, at + 16)) return true;
+    }
+  }
+  for (; i < nw; i++) {
+    const x = w[i];
+    if ((x - 0x20202020) & ~x & 0x80808080) {
+      const at = head + i * 4;
+      if (controlIn(b, at, at + 4)) return true;
+    }
+  }
+  return controlIn(b, head + nw * 4, len);
+}
+
 /** UTF-8 length of `s[a, b)`. */
 function utf8Length(s: string, a: number, b: number): number {
   let n = b - a;
@@ -461,11 +504,18 @@ export class XmlParser {
     // As many characters as bytes means ASCII only if no earlier bytes were
     // pending in the decoder; those would make this chunk start with a
     // continuation byte.
-    return this.#feed(
-      str,
-      chunk.length === str.length &&
-        (chunk.length === 0 || (chunk[0] & 0xc0) !== 0x80),
-    );
+    const ascii = chunk.length === str.length &&
+      (chunk.length === 0 || (chunk[0] & 0xc0) !== 0x80);
+    // No character XML forbids may appear anywhere, so one pass over the new
+    // input spares the per-token checks. The control characters are single
+    // bytes in UTF-8, so look for them there, four bytes at a time.
+    if (
+      hasControl(chunk) ||
+      (!ascii && (str.indexOf("\uFFFE") !== -1 || str.indexOf("\uFFFF") !== -1))
+    ) {
+      throw this.#fail(malformed("input holds a character XML forbids"));
+    }
+    return this.#feed(str, ascii);
   }
 
   /**
@@ -490,6 +540,9 @@ export class XmlParser {
         ),
       );
     }
+    if (FORBIDDEN_CHAR.test(str)) {
+      throw this.#fail(malformed("input holds a character XML forbids"));
+    }
     const events = str ? this.#feed(str, false) : [];
     if (!this.#rootClosed) {
       throw this.#fail(
@@ -513,12 +566,8 @@ export class XmlParser {
     return e;
   }
 
+  /** Parse new input `str`, already checked for forbidden characters. */
   #feed(str: string, ascii: boolean): ParseEvent[] {
-    // No character XML forbids may appear anywhere, so one native search
-    // over the new input spares the per-token checks.
-    if (FORBIDDEN_CHAR.test(str)) {
-      throw this.#fail(malformed("input holds a character XML forbids"));
-    }
     const carry = this.#carry;
     const s = carry ? carry + str : str;
     this.#ascii = ascii && (carry.length === 0 || this.#ascii);

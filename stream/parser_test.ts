@@ -194,6 +194,61 @@ Deno.test("parser: restricted XML constructs are rejected", async (t) => {
     const bytes = new Uint8Array([...enc.encode("<a>"), 0xe2, 0x82]);
     rejects(bytes, "unsupported-encoding");
   });
+  await t.step(
+    "forbidden characters anywhere in a chunk, at any alignment",
+    () => {
+      const head = enc.encode(HEAD + "<m>");
+      const body = enc.encode("a\u00E9\u4E2Db".repeat(8)); // 56 bytes
+      const tail = enc.encode("</m>");
+      for (let offset = 0; offset < 4; offset++) {
+        // Every character boundary in the body.
+        for (const at of [0, 1, 3, 6].flatMap((k) => [k, k + 21, k + 49])) {
+          for (
+            const ch of [
+              "\x00",
+              "\x01",
+              "\x08",
+              "\x0B",
+              "\x1F",
+              "\uFFFE",
+              "\uFFFF",
+              "\t",
+              "\n",
+              "\r",
+              "\x7F",
+              "\x85",
+            ]
+          ) {
+            const bad = enc.encode(ch);
+            const buf = new Uint8Array(offset + body.length + bad.length);
+            buf.set(body.subarray(0, at), offset);
+            buf.set(bad, offset + at);
+            buf.set(body.subarray(at), offset + at + bad.length);
+            const chunk = buf.subarray(offset);
+            const p = new XmlParser();
+            p.write(head);
+            const allowed = "\t\n\r\x7F\x85".includes(ch);
+            if (allowed) {
+              p.write(chunk);
+              assert.equal(p.write(tail)[0]?.type, "element");
+            } else {
+              assert.throws(
+                () => p.write(chunk),
+                (e) =>
+                  e instanceof StreamError && e.condition === "not-well-formed",
+                `U+${ch.codePointAt(0)!.toString(16)} at ${at}+${offset}`,
+              );
+            }
+          }
+        }
+      }
+      // Split across chunks, U+FFFF still counts.
+      const p = new XmlParser();
+      p.write(head);
+      p.write(new Uint8Array([0xef, 0xbf]));
+      assert.throws(() => p.write(new Uint8Array([0xbf])), StreamError);
+    },
+  );
   await t.step("the parser stays failed", () => {
     const p = new XmlParser();
     assert.throws(() => p.write(enc.encode("<a><!---->")), StreamError);
