@@ -405,6 +405,8 @@ class Racer<T extends Closable> {
 
   #armDelay(): void {
     clearTimeout(this.#delayTimer);
+    // The dial just started may have aborted the race synchronously.
+    if (this.#decided) return;
     this.#delayTimer = setTimeout(() => {
       this.#delayTimer = undefined;
       const waited = this.#demand;

@@ -371,6 +371,24 @@ Deno.test("race: timeouts, aborts and leaks", async (t) => {
     },
   );
 
+  await t.step("an abort from inside dial", async () => {
+    const controller = new AbortController();
+    const dial = recording((_, signal) => {
+      controller.abort();
+      return untilAborted(signal);
+    });
+    const error = await rejection(
+      race([candidate("127.0.0.1"), candidate("::1")], dial, {
+        signal: controller.signal,
+        attemptDelay: 10,
+      }),
+    );
+    assert.ok(error instanceof DOMException && error.name === "AbortError");
+    // Nothing else starts afterwards.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(dial.attempts.length, 1);
+  });
+
   await t.step("abort while resolving", async () => {
     const controller = new AbortController();
     const resolver = new TestResolver({ "slow.example": { aaaa: "hang" } });
