@@ -11,6 +11,8 @@
  *   `(domain, kind, signal) => Promise<Candidate[]>`, caching by `ttl`.
  * - {@linkcode mergeHostMeta} combines host-meta and SRV candidates as
  *   XEP-0487 §2.2 says: a Host Meta 2 document replaces SRV.
+ * - {@linkcode createHostMetaSource} gives both hooks for discovery's
+ *   `hostMeta` option.
  * - {@linkcode spkiSha256} computes the pin of a certificate.
  *
  * Identity: every candidate's `serverName` is the JID domain (A-label), used
@@ -44,9 +46,9 @@
  */
 
 import type { Candidate, CandidateTransport } from "./candidate.ts";
+import { rfc2782Order } from "./rfc2782.ts";
 import type { StreamKind } from "./services.ts";
 import { extractSpki } from "./_host_meta_der.ts";
-import { rfc2782Order } from "./_host_meta_order.ts";
 import {
   canonicalIp,
   decodeBase64Strict,
@@ -831,6 +833,51 @@ async function readLimited(
   }
 }
 
+/** Validate and default the options of {@linkcode fetchHostMeta}. */
+function checkFetchOptions(options: FetchHostMetaOptions) {
+  const timeout = options.timeout ?? 10000;
+  if (typeof timeout !== "number" || !(timeout > 0) || timeout > 2 ** 31 - 1) {
+    throw new RangeError(
+      `timeout must be a number of milliseconds from 1 to ${2 ** 31 - 1}, got ${
+        String(timeout)
+      }`,
+    );
+  }
+  const maxBytes = checkIntegerOption(
+    options.maxBytes ?? 65536,
+    "maxBytes",
+    1,
+    MAX_BYTES_LIMIT,
+  );
+  const maxRedirects = checkIntegerOption(
+    options.maxRedirects ?? 3,
+    "maxRedirects",
+    0,
+    10,
+  );
+  if (options.port !== undefined) {
+    checkIntegerOption(options.port, "port", 1, 65535);
+  }
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  if (typeof fetchFn !== "function") {
+    throw new TypeError("fetch must be a function");
+  }
+  const caCerts = options.caCerts;
+  if (
+    caCerts !== undefined &&
+    (!Array.isArray(caCerts) || caCerts.some((c) => typeof c !== "string"))
+  ) {
+    throw new TypeError("caCerts must be an array of PEM strings");
+  }
+  const maxTtl = checkIntegerOption(
+    options.maxTtl ?? HOST_META_MAX_TTL,
+    "maxTtl",
+    0,
+    HOST_META_TTL_LIMIT,
+  );
+  return { timeout, maxBytes, maxRedirects, fetchFn, caCerts, maxTtl };
+}
+
 /**
  * Fetch and parse `https://<domain>/.well-known/host-meta.json`.
  *
@@ -870,45 +917,9 @@ export async function fetchHostMeta(
 ): Promise<HostMeta> {
   const url = hostMetaUrl(domain, { port: options.port });
   const aDomain = url.hostname;
-  const timeout = options.timeout ?? 10000;
-  if (typeof timeout !== "number" || !(timeout > 0) || timeout > 2 ** 31 - 1) {
-    throw new RangeError(
-      `timeout must be a number of milliseconds from 1 to ${2 ** 31 - 1}, got ${
-        String(timeout)
-      }`,
-    );
-  }
-  const maxBytes = checkIntegerOption(
-    options.maxBytes ?? 65536,
-    "maxBytes",
-    1,
-    MAX_BYTES_LIMIT,
-  );
-  const maxRedirects = checkIntegerOption(
-    options.maxRedirects ?? 3,
-    "maxRedirects",
-    0,
-    10,
-  );
-  const fetchFn = options.fetch ?? globalThis.fetch;
-  if (typeof fetchFn !== "function") {
-    throw new TypeError("fetch must be a function");
-  }
-  const caCerts = options.caCerts;
-  if (
-    caCerts !== undefined &&
-    (!Array.isArray(caCerts) || caCerts.some((c) => typeof c !== "string"))
-  ) {
-    throw new TypeError("caCerts must be an array of PEM strings");
-  }
-  const parseOptions = {
-    maxTtl: checkIntegerOption(
-      options.maxTtl ?? HOST_META_MAX_TTL,
-      "maxTtl",
-      0,
-      HOST_META_TTL_LIMIT,
-    ),
-  };
+  const { timeout, maxBytes, maxRedirects, fetchFn, caCerts, maxTtl } =
+    checkFetchOptions(options);
+  const parseOptions = { maxTtl };
 
   const signal = options.signal;
   signal?.throwIfAborted();
@@ -1061,7 +1072,8 @@ export interface HostMetaFetchOptions
  * @param options {@linkcode FetchHostMetaOptions} plus `cache`,
  * `maxEntries` and `now`.
  * @returns The hook.
- * @throws {RangeError} If `maxEntries` is out of range.
+ * @throws {TypeError} If an option has the wrong type.
+ * @throws {RangeError} If a numeric option is out of range.
  */
 export function createHostMetaFetch(
   options: HostMetaFetchOptions = {},
@@ -1069,6 +1081,7 @@ export function createHostMetaFetch(
   const { cache = true, maxEntries = 1024, now = Date.now, ...fetchOptions } =
     options;
   checkIntegerOption(maxEntries, "maxEntries", 1, 2 ** 24);
+  checkFetchOptions(fetchOptions);
   const entries = new Map<string, { doc: HostMeta; at: number }>();
   return async (domain, kind, signal) => {
     checkKind(kind);
@@ -1100,31 +1113,35 @@ export function createHostMetaFetch(
 /** Options of {@linkcode mergeHostMeta}. */
 export interface MergeHostMetaOptions {
   /**
-   * Keep the SRV (and RFC 6120 fallback) candidates after the host-meta
-   * ones, as a last resort, instead of dropping them. Default `false`:
-   * XEP-0487 §2.2 says SRV lookups SHOULD be skipped when Host Meta 2 is in
-   * use.
+   * Keep the SRV candidates after the host-meta ones, as a last resort,
+   * instead of dropping them. Default `false`: XEP-0487 §2.2 says legacy SRV
+   * lookups SHOULD be skipped when a Host Meta 2 document is in use.
    */
   keepSrv?: boolean;
   /**
-   * Orders the host-meta candidates. Default: the RFC 2782 order (ascending
-   * priority, weighted random draw within a priority) using `random`. Pass
-   * discovery's own RFC 2782 order to share one implementation and seed.
+   * Uniform random numbers in `[0, 1)` for the RFC 2782 draw (discovery
+   * passes its own, seeded or not). Default `Math.random`.
+   */
+  random?: () => number;
+  /**
+   * Orders one list of candidates. Default: `rfc2782Order` (ascending
+   * priority, weighted random draw within a priority) with `random`.
    */
   order?: (candidates: Candidate[]) => Candidate[];
-  /** Uniform random numbers in `[0, 1)` for the default order. Default `Math.random`. */
-  random?: () => number;
 }
 
 /**
- * Combine SRV and host-meta candidates as XEP-0487 §2.2 says.
+ * Combine SRV and host-meta candidates as XEP-0487 §2.2 says, in the shape
+ * of discovery's `hostMeta.merge` hook.
  *
  * - No host-meta candidates (no document, a XEP-0156-only document, or no
- *   link for this kind): the SRV list, unchanged.
- * - Otherwise Host Meta 2 is in use and its links replace SRV: the host-meta
- *   candidates in RFC 2782 order (XEP-0487 says to use priority and weight
- *   as RFC 2782 defines them), followed by the SRV list only with
- *   `keepSrv: true`.
+ *   XEP-0487 link for this stream kind): the SRV candidates in RFC 2782
+ *   order (the XEP-0368 mix of `_xmpp-` and `_xmpps-` records).
+ * - Otherwise Host Meta 2 is in use and replaces SRV: the host-meta
+ *   candidates in RFC 2782 order (XEP-0487 has links carry RFC 2782
+ *   priority and weight), then, only with `keepSrv: true`, the SRV ones in
+ *   their own RFC 2782 order. Host-meta and SRV priorities are never mixed:
+ *   they are set by different documents and mean nothing to each other.
  *
  * @example
  * ```ts
@@ -1144,13 +1161,12 @@ export interface MergeHostMetaOptions {
  * console.log(mergeHostMeta(srv, []).length); // 1
  * ```
  *
- * @param srv The SRV-derived candidates (with any RFC 6120 fallback), already
- * in discovery's order.
+ * @param srv The SRV-derived candidates, ordered or not.
  * @param hostMeta Candidates from {@linkcode hostMetaCandidates}.
- * @param options `keepSrv`, `order`, `random`.
- * @returns A new list.
- * @throws {TypeError} If a list is not an array or a host-meta candidate's
- * source is not `"host-meta"`.
+ * @param options `keepSrv`, `random`, `order`.
+ * @returns A new list, in the order to dial.
+ * @throws {TypeError} If a list is not an array, a host-meta candidate's
+ * source is not `"host-meta"`, or `random`/`order` is not a function.
  */
 export function mergeHostMeta(
   srv: Candidate[],
@@ -1169,12 +1185,69 @@ export function mergeHostMeta(
       }`,
     );
   }
-  if (hostMeta.length === 0) return [...srv];
-  const random = options.random ?? Math.random;
+  const { random = Math.random, keepSrv = false } = options;
+  if (typeof random !== "function") {
+    throw new TypeError("random must be a function, like Math.random");
+  }
   const order = options.order ??
-    ((cs: Candidate[]) => rfc2782Order(cs, random));
-  const ordered = order([...hostMeta]);
-  return options.keepSrv ? [...ordered, ...srv] : ordered;
+    ((cs: Candidate[]) => rfc2782Order(cs, { random }));
+  if (typeof order !== "function") {
+    throw new TypeError("order must be a function");
+  }
+  if (hostMeta.length === 0) return order([...srv]);
+  const first = order([...hostMeta]);
+  return keepSrv ? [...first, ...order([...srv])] : first;
+}
+
+/** Options of {@linkcode createHostMetaSource}. */
+export interface HostMetaSourceOptions extends HostMetaFetchOptions {
+  /** See {@linkcode MergeHostMetaOptions.keepSrv}. Default `false`. */
+  keepSrv?: boolean;
+}
+
+/** Discovery's `hostMeta` option: a fetch hook and a merge hook. */
+export interface HostMetaHooks {
+  /** {@linkcode createHostMetaFetch}'s hook. */
+  fetch: HostMetaFetch;
+  /** {@linkcode mergeHostMeta}, with the source's `keepSrv`. */
+  merge: (
+    srv: Candidate[],
+    hostMeta: Candidate[],
+    options?: { random?: () => number },
+  ) => Candidate[];
+}
+
+/**
+ * Both host-meta hooks for discovery's `hostMeta` option: `fetch` from
+ * {@linkcode createHostMetaFetch} and `merge` = {@linkcode mergeHostMeta}
+ * (with `keepSrv` and discovery's random source).
+ *
+ * @example
+ * ```ts
+ * import { createHostMetaSource } from "./host_meta.ts";
+ *
+ * const hostMeta = createHostMetaSource({ timeout: 5000 });
+ * // Not called here: it needs the network. Pass `hostMeta` to discover().
+ * export async function links(domain: string) {
+ *   return await hostMeta.fetch(domain, "client", AbortSignal.timeout(5000));
+ * }
+ * ```
+ *
+ * @param options {@linkcode HostMetaFetchOptions} plus `keepSrv`.
+ * @returns The hooks.
+ * @throws {TypeError} If an option has the wrong type.
+ * @throws {RangeError} If a numeric option is out of range.
+ */
+export function createHostMetaSource(
+  options: HostMetaSourceOptions = {},
+): HostMetaHooks {
+  const { keepSrv = false, ...fetchOptions } = options;
+  const fetch = createHostMetaFetch(fetchOptions);
+  return {
+    fetch,
+    merge: (srv, hostMeta, mergeOptions = {}) =>
+      mergeHostMeta(srv, hostMeta, { keepSrv, random: mergeOptions.random }),
+  };
 }
 
 /**

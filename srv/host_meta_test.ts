@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import type { Candidate } from "./candidate.ts";
+import { discover, type HostMetaSource } from "./discover.ts";
+import { memoryResolver } from "./memory_resolver.ts";
 import {
   createHostMetaFetch,
+  createHostMetaSource,
   fetchHostMeta,
   HOST_META_MAX_TTL,
   hostMetaCandidates,
@@ -846,12 +849,14 @@ Deno.test("mergeHostMeta: XEP-0487 §2.2", async (t) => {
       transport: "directtls",
       host: "xmpp.example.org",
       port: 5223,
+      priority: 20,
       source: "srv",
     }),
     cand({
       transport: "starttls",
       host: "xmpp.example.org",
       port: 5222,
+      priority: 10,
       source: "srv",
     }),
   ];
@@ -861,10 +866,9 @@ Deno.test("mergeHostMeta: XEP-0487 §2.2", async (t) => {
     cand({ transport: "directtls", port: 5223, priority: 10, weight: 3 }),
   ];
 
-  await t.step("no host-meta candidates: SRV unchanged (a copy)", () => {
+  await t.step("no host-meta candidates: SRV in RFC 2782 order", () => {
     const out = mergeHostMeta(srv, []);
-    assert.deepEqual(out, srv);
-    assert.notEqual(out, srv);
+    assert.deepEqual(out, [srv[1], srv[0]]);
   });
 
   await t.step("host-meta candidates replace SRV, in RFC 2782 order", () => {
@@ -883,7 +887,7 @@ Deno.test("mergeHostMeta: XEP-0487 §2.2", async (t) => {
       "srv",
       "srv",
     ]);
-    assert.deepEqual(out.slice(3), srv);
+    assert.deepEqual(out.slice(3), [srv[1], srv[0]]);
   });
 
   await t.step("within a priority the draw follows the weights", () => {
@@ -932,6 +936,17 @@ Deno.test("mergeHostMeta: XEP-0487 §2.2", async (t) => {
       name: "TypeError",
       message: 'hostMeta candidates must have source "host-meta", got "srv"',
     });
+    assert.throws(
+      () => mergeHostMeta(srv, hm, { random: 1 as unknown as () => number }),
+      TypeError,
+    );
+    assert.throws(
+      () =>
+        mergeHostMeta(srv, hm, {
+          order: "x" as unknown as (c: Candidate[]) => Candidate[],
+        }),
+      TypeError,
+    );
   });
 });
 
@@ -1491,6 +1506,74 @@ Deno.test("createHostMetaFetch: the discovery hook", async (t) => {
     await assert.rejects(hook("example.org", "bogus" as "client"), TypeError);
     await assert.rejects(hook("not a domain", "client"), TypeError);
     assert.throws(() => createHostMetaFetch({ maxEntries: 0 }), RangeError);
+    assert.throws(() => createHostMetaFetch({ timeout: 0 }), RangeError);
+    assert.throws(() => createHostMetaFetch({ port: 1.5 }), TypeError);
+    assert.throws(() => createHostMetaSource({ maxBytes: -1 }), RangeError);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// createHostMetaSource with discover()
+
+Deno.test("createHostMetaSource: plugged into discover()", async (t) => {
+  const zone = {
+    "_xmpp-client._tcp.example.org": {
+      srv: [{ priority: 0, weight: 0, port: 5222, target: "xmpp.example.org" }],
+    },
+    "_xmpps-client._tcp.example.org": {
+      srv: [{ priority: 0, weight: 0, port: 5223, target: "xmpp.example.org" }],
+    },
+  };
+  const resolver = memoryResolver(zone);
+  const served = doc([
+    endpoint(TLS, { priority: 5, weight: 0, ips: ["192.0.2.1"] }),
+    endpoint(QUIC, { priority: 1, weight: 0, ips: ["192.0.2.1"] }),
+  ]);
+
+  await t.step("its type fits discover's hostMeta option", () => {
+    const source: HostMetaSource = createHostMetaSource();
+    assert.equal(typeof source.fetch, "function");
+  });
+
+  await t.step("a Host Meta 2 document replaces SRV", async () => {
+    const f = fakeFetch(() => new Response(served));
+    const d = await discover("user@Example.org", {
+      resolver,
+      seed: 1,
+      hostMeta: createHostMetaSource({ fetch: f.fn }),
+    });
+    assert.equal(f.calls[0].url.hostname, "example.org");
+    assert.deepEqual(
+      d.candidates.map((c) => [c.source, c.transport, c.port]),
+      [["host-meta", "quic", 443], ["host-meta", "directtls", 443]],
+    );
+  });
+
+  await t.step("keepSrv keeps SRV after the host-meta candidates", async () => {
+    const f = fakeFetch(() => new Response(served));
+    const d = await discover("example.org", {
+      resolver,
+      seed: 1,
+      hostMeta: createHostMetaSource({ fetch: f.fn, keepSrv: true }),
+    });
+    assert.deepEqual(d.candidates.map((c) => c.source), [
+      "host-meta",
+      "host-meta",
+      "srv",
+      "srv",
+    ]);
+  });
+
+  await t.step("a failed fetch leaves SRV alone", async () => {
+    const f = fakeFetch(() => new Response("nope", { status: 404 }));
+    const d = await discover("example.org", {
+      resolver,
+      seed: 1,
+      hostMeta: createHostMetaSource({ fetch: f.fn }),
+    });
+    assert.deepEqual(d.candidates.map((c) => c.source), ["srv", "srv"]);
+    assert.equal(d.hostMeta?.status, "error");
+    assert.ok(d.hostMeta?.error instanceof HostMetaError);
   });
 });
 
