@@ -67,3 +67,23 @@ export function jidDomainToALabel(input: string): string {
   }
   return host;
 }
+
+/**
+ * A host name from DNS (an SRV target, a link host) in A-label form: ASCII
+ * names are only lower-cased; names with non-ASCII characters (resolvers
+ * such as Deno's show IDN labels as Unicode) are converted with UTS #46.
+ * A name that cannot be converted is returned lower-cased as it is, so that
+ * connecting to it fails later with a clear error rather than here.
+ *
+ * @param host A host name, without a trailing dot.
+ * @returns The A-label form.
+ */
+export function hostToALabel(host: string): string {
+  // deno-lint-ignore no-control-regex
+  if (/^[\x00-\x7f]*$/.test(host)) return host.toLowerCase();
+  try {
+    return new URL(`http://${host}/`).hostname;
+  } catch {
+    return host.toLowerCase();
+  }
+}

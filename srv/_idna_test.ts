@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { jidDomainToALabel } from "./_idna.ts";
+import { hostToALabel, jidDomainToALabel } from "./_idna.ts";
 
 Deno.test("jidDomainToALabel: domains and JIDs", async (t) => {
   const table: [string, string][] = [
@@ -55,4 +55,20 @@ Deno.test("jidDomainToALabel: invalid input is a TypeError", async (t) => {
   await t.step("not a string", () => {
     assert.throws(() => jidDomainToALabel(42 as never), TypeError);
   });
+});
+
+Deno.test("hostToALabel: DNS host names to A-labels", async (t) => {
+  const table: [string, string][] = [
+    ["xmpp.example.org", "xmpp.example.org"],
+    ["XMPP.Example.org", "xmpp.example.org"],
+    ["xmpp.bücher.example", "xmpp.xn--bcher-kva.example"],
+    ["xn--bcher-kva.example", "xn--bcher-kva.example"],
+    ["odd_name.example", "odd_name.example"],
+    ["bad host ü", "bad host ü"],
+  ];
+  for (const [input, want] of table) {
+    await t.step(`${input} -> ${want}`, () => {
+      assert.equal(hostToALabel(input), want);
+    });
+  }
 });

@@ -59,7 +59,7 @@ import { dnsResolver } from "./dns_resolver.ts";
 import { ResolveError, type Resolver, type SrvRecord } from "./resolver.ts";
 import { rfc2782Order, seededRandom } from "./rfc2782.ts";
 import { serviceNames, type StreamKind } from "./services.ts";
-import { jidDomainToALabel } from "./_idna.ts";
+import { hostToALabel, jidDomainToALabel } from "./_idna.ts";
 
 /** The RFC 6120 §3.2.2 fallback port for client-to-server streams. */
 export const FALLBACK_PORT_CLIENT = 5222;
@@ -550,7 +550,7 @@ export async function discover(
       } else {
         srvCandidates.push({
           transport: l.transport,
-          host: record.target.toLowerCase().replace(/\.$/, ""),
+          host: hostToALabel(record.target.replace(/\.$/, "")),
           port: record.port,
           serverName: aLabel,
           alpn,

@@ -278,6 +278,11 @@ const cases: Case[] = [
     },
   },
   {
+    name: "IDN: a Unicode or upper-case target becomes an A-label host",
+    zone: zone([srv(0, 0, 5222, "XMPP.Bücher.example.")]),
+    want: ["starttls xmpp.xn--bcher-kva.example:5222 srv"],
+  },
+  {
     name: "every candidate: serverName is the domain, alpn, host the target",
     zone: zone([srv(0, 0, 5222, "other.net")], [srv(1, 0, 443, "cdn.net")]),
     check: (d) => {

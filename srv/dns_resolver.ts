@@ -42,6 +42,7 @@ import {
   type Resolver,
   type SrvRecord,
 } from "./resolver.ts";
+import { hostToALabel } from "./_idna.ts";
 
 /** Options for {@linkcode dnsResolver}. */
 export interface DnsResolverOptions {
@@ -73,7 +74,9 @@ export interface DnsResolverOptions {
  * NXDOMAIN and NODATA give `[]`; other failures a {@linkcode ResolveError}
  * (see the module documentation for what Deno can tell apart). An abort of
  * the caller's signal rejects with the signal's reason. Trailing dots are
- * removed from SRV targets; the root target stays `"."`.
+ * removed from SRV targets, and targets are given as A-labels (Deno shows
+ * IDN labels as Unicode: `xmpp.bücher.example`); the root target stays
+ * `"."`.
  *
  * @example
  * ```ts
@@ -174,7 +177,7 @@ export function dnsResolver(options: DnsResolverOptions = {}): Resolver {
         priority: r.priority,
         weight: r.weight,
         port: r.port,
-        target: stripDot(r.target),
+        target: hostToALabel(stripDot(r.target)),
       }));
     },
     a: (name, options = {}) => query<string>(name, "A", options),

@@ -132,6 +132,15 @@ Deno.test("dnsResolver: answers and negative answers", async (t) => {
             ],
           }
           : {};
+      case "_xmpp-client._tcp.idn.test":
+        return {
+          srv: [{
+            priority: 0,
+            weight: 0,
+            port: 5222,
+            target: "xmpp.xn--bcher-kva.test",
+          }],
+        };
       case "_xmpp-client._tcp.root.test":
         return { srv: [{ priority: 0, weight: 0, port: 0, target: "" }] };
       case "host.test":
@@ -159,6 +168,16 @@ Deno.test("dnsResolver: answers and negative answers", async (t) => {
           { priority: 1, weight: 5, port: 5222, target: "xmpp.records.test" },
           { priority: 2, weight: 0, port: 5223, target: "other.test" },
         ],
+      ],
+      [
+        "IDN targets come back as A-labels (Deno shows them as Unicode)",
+        () => r.srv("_xmpp-client._tcp.idn.test"),
+        [{
+          priority: 0,
+          weight: 0,
+          port: 5222,
+          target: "xmpp.xn--bcher-kva.test",
+        }],
       ],
       [
         "the root target stays '.'",
