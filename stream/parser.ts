@@ -87,7 +87,11 @@ const NAME_START =
   ":A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}";
 const NAME_CHAR = NAME_START + "\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040";
 const WHOLE_NAME_RE = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*$`, "u");
-/** Characters XML 1.0 forbids (surrogates cannot come out of the decoder). */
+/**
+ * Characters XML 1.0 forbids (surrogates cannot come out of the decoder).
+ * All input is checked for them once, as it arrives, so no token needs to be
+ * checked again; references are checked as they are decoded.
+ */
 // deno-lint-ignore no-control-regex -- finding control characters is the point
 const FORBIDDEN_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 const ONLY_SPACE = /^[ \t\r\n]*$/;
@@ -763,9 +767,6 @@ export class XmlParser {
       if (run.includes("]]>")) {
         throw malformed("']]>' is not allowed in text");
       }
-      if (FORBIDDEN_CHAR.test(run)) {
-        throw malformed("text holds a character XML forbids");
-      }
       if (run.includes("\r")) run = run.replace(/\r\n?/g, "\n");
       if (run.includes("&")) run = decodeRefs(run);
     }
@@ -863,9 +864,6 @@ export class XmlParser {
     if (end === -1 && b > i && s.charCodeAt(b - 1) === 0x0d) b--;
     if (b > i) {
       let run = s.slice(i, b);
-      if (FORBIDDEN_CHAR.test(run)) {
-        throw malformed("CDATA holds a character XML forbids");
-      }
       if (run.includes("\r")) run = run.replace(/\r\n?/g, "\n");
       this.#checkSize(s, b);
       const depth = this.#stack.length;
@@ -1135,9 +1133,6 @@ export class XmlParser {
   #attrValue(raw: string): string {
     if (raw.includes("<")) {
       throw malformed("'<' is not allowed in an attribute value");
-    }
-    if (FORBIDDEN_CHAR.test(raw)) {
-      throw malformed("attribute value holds a character XML forbids");
     }
     raw = raw.replace(/\r\n|[\t\n\r]/g, " ");
     return raw.includes("&") ? decodeRefs(raw) : raw;
