@@ -54,6 +54,7 @@
  * @module
  */
 
+import { mergeHostMeta } from "./host_meta.ts";
 import type { Candidate } from "./candidate.ts";
 import { dnsResolver } from "./dns_resolver.ts";
 import { ResolveError, type Resolver, type SrvRecord } from "./resolver.ts";
@@ -97,8 +98,10 @@ export interface HostMetaSource {
   ): Promise<Candidate[]>;
   /**
    * Merge the usable SRV candidates (not yet ordered) with the host-meta
-   * candidates into the final order. Default
-   * {@linkcode mergeByRfc2782}: one RFC 2782 order over both.
+   * candidates into the final order. Default {@linkcode mergeHostMeta}:
+   * as XEP-0487 §2.2 says, a Host Meta 2 document replaces the legacy SRV
+   * results (each set is ordered by RFC 2782; they are never mixed).
+   * {@linkcode mergeByRfc2782} mixes both in one order instead.
    *
    * @param srv The SRV candidates, in the order the answers listed them.
    * @param hostMeta The candidates `fetch` returned.
@@ -334,9 +337,10 @@ function outcomeText(l: ServiceLookup): string {
 }
 
 /**
- * The default {@linkcode HostMetaSource.merge}: one RFC 2782 order over the
- * SRV and host-meta candidates together (priorities and weights mixed, as
- * XEP-0368 mixes the two SRV services).
+ * An alternative {@linkcode HostMetaSource.merge}: one RFC 2782 order over
+ * the SRV and host-meta candidates together (priorities and weights mixed,
+ * as XEP-0368 mixes the two SRV services). The default is
+ * {@linkcode mergeHostMeta}, which follows XEP-0487 §2.2 instead.
  *
  * @example
  * ```ts
@@ -563,7 +567,7 @@ export async function discover(
   }
 
   const candidates = hostMeta
-    ? (hostMeta.merge ?? mergeByRfc2782)(
+    ? (hostMeta.merge ?? mergeHostMeta)(
       srvCandidates,
       hostMetaOutcome?.candidates ?? [],
       { random },
@@ -573,8 +577,10 @@ export async function discover(
   const noService = starttls.status === "unavailable";
   // RFC 6120 §3.2.2: no SRV records at all (a "." for Direct TLS only says
   // there is no Direct TLS), and no lookup failed.
+  // Host-meta endpoints count as records found.
   const noRecords = starttls.status === "empty" &&
-    (directTls.status === "empty" || directTls.status === "unavailable");
+    (directTls.status === "empty" || directTls.status === "unavailable") &&
+    !(hostMetaOutcome?.candidates.length);
   if (noRecords) {
     candidates.push({
       transport: "starttls",

@@ -6,6 +6,7 @@ import {
   DiscoveryError,
   type DiscoveryErrorCode,
   type HostMetaSource,
+  mergeByRfc2782,
 } from "./discover.ts";
 import {
   type MemoryName,
@@ -451,13 +452,37 @@ Deno.test("discover: host-meta integration point", async (t) => {
     assert.deepEqual(calls, [["xn--bcher-kva.example", "client", true]]);
     assert.equal(d.hostMeta?.status, "empty");
   });
-  await t.step("merged by RFC 2782 priority into the same order", async () => {
+  await t.step(
+    "by default host-meta endpoints replace SRV (XEP-0487 §2.2)",
+    async () => {
+      const d = await discover(D, {
+        resolver: memoryResolver(
+          zone([srv(1, 0, 5222, "a.test")], [srv(10, 0, 443, "c.test")]),
+        ),
+        hostMeta: {
+          fetch: () => Promise.resolve([link(5, "quic", "q.test")]),
+        },
+        quic: true,
+      });
+      assert.deepEqual(d.candidates.map(brief), ["quic q.test:443 host-meta"]);
+    },
+  );
+  await t.step("with no host-meta endpoints, SRV stays", async () => {
+    const d = await discover(D, {
+      resolver: memoryResolver(zone([srv(1, 0, 5222, "a.test")])),
+      hostMeta: { fetch: () => Promise.resolve([]) },
+    });
+    assert.deepEqual(d.candidates.map(brief), ["starttls a.test:5222 srv"]);
+  });
+  await t.step("mergeByRfc2782 mixes both in one order", async () => {
     const d = await discover(D, {
       resolver: memoryResolver(
         zone([srv(1, 0, 5222, "a.test")], [srv(10, 0, 443, "c.test")]),
       ),
-      hostMeta: { fetch: () => Promise.resolve([link(5, "quic", "q.test")]) },
-      quic: true,
+      hostMeta: {
+        fetch: () => Promise.resolve([link(5, "quic", "q.test")]),
+        merge: mergeByRfc2782,
+      },
     });
     assert.deepEqual(d.candidates.map(brief), [
       "starttls a.test:5222 srv",
@@ -499,10 +524,8 @@ Deno.test("discover: host-meta integration point", async (t) => {
         hostMeta: { fetch: () => Promise.resolve([link(0, "quic", "q.test")]) },
         quic: true,
       });
-      assert.deepEqual(d.candidates.map(brief), [
-        "quic q.test:443 host-meta",
-        "starttls example.org:5222 fallback",
-      ]);
+      // Host-meta endpoints are records found: no RFC 6120 fallback.
+      assert.deepEqual(d.candidates.map(brief), ["quic q.test:443 host-meta"]);
     },
   );
 });

@@ -11,6 +11,15 @@
  * - Resolvers: {@linkcode dnsResolver} (`Deno.resolveDns`, optional name
  *   server, per-lookup timeout) and {@linkcode memoryResolver} (an
  *   in-memory zone for tests).
+ * - Host-meta (opt-in): {@linkcode fetchHostMeta}, {@linkcode parseHostMeta}
+ *   and {@linkcode createHostMetaSource} for XEP-0487 host-meta2 (and
+ *   XEP-0156 links), HTTPS only, size-limited and strict; a Host Meta 2
+ *   document replaces SRV results as XEP-0487 §2.2 says
+ *   ({@linkcode mergeHostMeta}); {@linkcode spkiSha256} computes pins.
+ * - Racing: {@linkcode race} dials the ordered candidates RFC 8305 style
+ *   (attempt delay, per-attempt timeout, abort, every loser closed), each
+ *   candidate's A and AAAA addresses interleaved
+ *   ({@linkcode resolveAddresses}) by the same resolver.
  * - {@linkcode serviceNames}, the `Candidate` and `Resolver` contracts.
  *
  * @example
@@ -33,3 +42,6 @@ export * from "./rfc2782.ts";
 export * from "./dns_resolver.ts";
 export * from "./memory_resolver.ts";
 export * from "./discover.ts";
+export * from "./host_meta.ts";
+export * from "./addresses.ts";
+export * from "./race.ts";
