@@ -25,6 +25,7 @@
 
 import { Element, XML_NS } from "./element.ts";
 import { StreamError } from "./stream_error.ts";
+import { Utf8Decoder } from "./_parser_utf8.ts";
 
 /** The namespace bound to the `xmlns` prefix; never a real namespace. */
 const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
@@ -87,13 +88,6 @@ const NAME_START =
   ":A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}";
 const NAME_CHAR = NAME_START + "\\-.0-9\\u00B7\\u0300-\\u036F\\u203F-\\u2040";
 const WHOLE_NAME_RE = new RegExp(`^[${NAME_START}][${NAME_CHAR}]*$`, "u");
-/**
- * Characters XML 1.0 forbids (surrogates cannot come out of the decoder).
- * All input is checked for them once, as it arrives, so no token needs to be
- * checked again; references are checked as they are decoded.
- */
-// deno-lint-ignore no-control-regex -- finding control characters is the point
-const FORBIDDEN_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 const ONLY_SPACE = /^[ \t\r\n]*$/;
 const NON_ASCII_NAME_START = new RegExp(`^[${NAME_START}]$`, "u");
 const NON_ASCII_NAME_CHAR = new RegExp(`^[${NAME_CHAR}]$`, "u");
@@ -406,10 +400,7 @@ export class XmlParser {
   readonly #maxStanza: number;
   readonly #maxDepth: number;
   readonly #maxAttrs: number;
-  readonly #decoder = new TextDecoder("utf-8", {
-    fatal: true,
-    ignoreBOM: true,
-  });
+  readonly #decoder = new Utf8Decoder();
 
   #state = S_TEXT;
   /** Unconsumed input from the previous chunk: a partial token. */
@@ -497,7 +488,7 @@ export class XmlParser {
     if (this.#failed) throw this.#failed;
     let str: string;
     try {
-      str = this.#decoder.decode(chunk, { stream: true });
+      str = this.#decoder.decode(chunk);
     } catch (cause) {
       throw this.#fail(
         new StreamError("unsupported-encoding", "input is not valid UTF-8", {
@@ -505,11 +496,7 @@ export class XmlParser {
         }),
       );
     }
-    // As many characters as bytes means ASCII only if no earlier bytes were
-    // pending in the decoder; those would make this chunk start with a
-    // continuation byte.
-    const ascii = chunk.length === str.length &&
-      (chunk.length === 0 || (chunk[0] & 0xc0) !== 0x80);
+    const ascii = this.#decoder.ascii;
     // No character XML forbids may appear anywhere, so one pass over the new
     // input spares the per-token checks. The control characters are single
     // bytes in UTF-8, so look for them there, four bytes at a time.
@@ -530,24 +517,15 @@ export class XmlParser {
    */
   end(): ParseEvent[] {
     if (this.#failed) throw this.#failed;
-    let str: string;
-    try {
-      str = this.#decoder.decode();
-    } catch (cause) {
+    if (this.#decoder.pending) {
       throw this.#fail(
         new StreamError(
           "unsupported-encoding",
           "input ends inside a UTF-8 sequence",
-          {
-            cause,
-          },
         ),
       );
     }
-    if (FORBIDDEN_CHAR.test(str)) {
-      throw this.#fail(malformed("input holds a character XML forbids"));
-    }
-    const events = str ? this.#feed(str, false) : [];
+    const events: ParseEvent[] = [];
     if (!this.#rootClosed) {
       throw this.#fail(
         malformed(

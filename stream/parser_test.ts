@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Element } from "./element.ts";
 import { type ParseEvent, type ParserOptions, XmlParser } from "./parser.ts";
 import { StreamError } from "./stream_error.ts";
+import { Utf8Decoder } from "./_parser_utf8.ts";
 
 const enc = new TextEncoder();
 const HEAD =
@@ -534,4 +535,104 @@ Deno.test("parser: buffered tells whether input is waiting", () => {
   const q = new XmlParser();
   q.write(enc.encode(HEAD + "<a><b>"));
   assert.equal(q.buffered, true);
+});
+
+Deno.test("parser: its UTF-8 decoder agrees with a fatal streaming TextDecoder", () => {
+  let seed = 6120;
+  const rnd = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const good = [
+    "a",
+    "<",
+    "\u00E9",
+    "\u07FF",
+    "\u0800",
+    "\u4E2D",
+    "\uD7FF",
+    "\uE000",
+    "\uFFFD",
+    "\uFFFF",
+    "\u{10000}",
+    "\u{1F600}",
+    "\u{10FFFF}",
+  ]
+    .map((c) => [...enc.encode(c)]);
+  const bad = [
+    [0x80],
+    [0xbf],
+    [0xc0, 0xaf],
+    [0xc1],
+    [0xc2],
+    [0xe0, 0x80, 0x80],
+    [0xe0, 0xa0],
+    [0xed, 0xa0, 0x80],
+    [0xed, 0x9f],
+    [0xef, 0xbf],
+    [0xf0, 0x8f],
+    [0xf0, 0x90, 0x80],
+    [0xf4, 0x90, 0x80, 0x80],
+    [0xf4, 0x8f, 0xbf],
+    [0xf5],
+    [0xff],
+  ];
+  let failures = 0;
+  for (let n = 0; n < 3000; n++) {
+    const bytes: number[] = [];
+    const count = 1 + Math.floor(rnd() * 40);
+    const badRate = rnd() < 0.5 ? 0 : 0.05;
+    for (let k = 0; k < count; k++) {
+      bytes.push(...(rnd() < badRate ? pick(bad) : pick(good)));
+    }
+    const all = new Uint8Array(bytes);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < all.length;) {
+      const size = rnd() < 0.3 ? 1 : 1 + Math.floor(rnd() * 12);
+      // Sometimes at an odd offset in a bigger buffer, as a view.
+      const piece = all.slice(i, i + size);
+      const buf = new Uint8Array(piece.length + 3);
+      buf.set(piece, 3);
+      chunks.push(rnd() < 0.5 ? piece : buf.subarray(3));
+      i += size;
+    }
+    const run = (decode: (c: Uint8Array) => string, flush: () => string) => {
+      let out = "";
+      for (let i = 0; i < chunks.length; i++) {
+        try {
+          out += decode(chunks[i]);
+        } catch {
+          return { out, failedAt: i };
+        }
+      }
+      try {
+        out += flush();
+      } catch {
+        return { out, failedAt: chunks.length };
+      }
+      return { out, failedAt: -1 };
+    };
+    const ref = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    const expected = run(
+      (c) => ref.decode(c, { stream: true }),
+      () => ref.decode(),
+    );
+    const ours = new Utf8Decoder();
+    const got = run((c) => {
+      const s = ours.decode(c);
+      // The parser counts bytes as characters when told the chunk was ASCII.
+      if (ours.ascii) {
+        assert.ok(/^[\x00-\x7f]*$/.test(s) && s.length === c.length);
+      }
+      return s;
+    }, () => {
+      if (ours.pending) throw new TypeError("pending");
+      return "";
+    });
+    if (expected.failedAt !== -1) failures++;
+    assert.deepEqual(got, expected, JSON.stringify(chunks.map((c) => [...c])));
+  }
+  // Both outcomes were well exercised.
+  assert.ok(failures > 500 && failures < 2500, `${failures} failures`);
 });
