@@ -34,3 +34,5 @@ export * from "./parser.ts";
 export * from "./writer.ts";
 export * from "./header.ts";
 export * from "./xml_stream.ts";
+export * from "./feature.ts";
+export * from "./negotiate.ts";
