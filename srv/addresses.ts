@@ -23,10 +23,11 @@
  * address, {@linkcode resolveAddresses} rejects with a
  * {@linkcode ResolveError} that names both reasons.
  *
- * Both lookups are awaited (up to `timeout`) before the list is returned;
- * RFC 8305 §3's early start on the first answer is not done here. In
- * `race()` a slow resolution holds up the schedule by at most one attempt
- * delay, because the next candidate starts meanwhile.
+ * {@linkcode resolveAddresses} awaits both lookups (up to `timeout`) before
+ * it returns the list. RFC 8305 §3's early start on the first answer is up
+ * to the caller: `options.onAnswer` reports each family's answer as it
+ * arrives, and `race()` uses it to start dialling at once when the
+ * preferred family answers, or a resolution delay after the other one.
  *
  * @module
  */
@@ -78,6 +79,36 @@ export interface InterleaveOptions {
 }
 
 /**
+ * One family's lookup, as {@linkcode ResolveAddressesOptions.onAnswer}
+ * reports it.
+ *
+ * @example
+ * ```ts
+ * import type { FamilyAnswer } from "./addresses.ts";
+ * const answer: FamilyAnswer = {
+ *   family: 6,
+ *   outcome: "answered",
+ *   addresses: [{ ip: "2001:db8::1", family: 6 }],
+ * };
+ * console.log(answer.addresses.length); // 1
+ * ```
+ */
+export interface FamilyAnswer {
+  /** 4 for the A lookup, 6 for the AAAA lookup. */
+  family: AddressFamily;
+  /**
+   * `"answered"`: the resolver answered, maybe with no records;
+   * `"failed"`: it failed, timed out, or answered something that is not an
+   * address of the family (`error` says why).
+   */
+  outcome: "answered" | "failed";
+  /** The addresses, in the resolver's order; empty when failed or none. */
+  addresses: TargetAddress[];
+  /** Why the lookup failed; absent when it answered. */
+  error?: unknown;
+}
+
+/**
  * Options for {@linkcode resolveAddresses}.
  *
  * @example
@@ -110,6 +141,16 @@ export interface ResolveAddressesOptions extends InterleaveOptions {
    * @default {undefined}
    */
   signal?: AbortSignal;
+  /**
+   * Called once per family, as soon as that family's lookup answers or
+   * fails (so before the promise settles), for RFC 8305 §3's early start.
+   * Not called for a lookup cut short by `signal`, nor when nothing is
+   * looked up (`ips`, IP literal). If it throws, the promise rejects with
+   * that error.
+   *
+   * @default {undefined}
+   */
+  onAnswer?: (answer: FamilyAnswer) => void;
 }
 
 const DEFAULT_TIMEOUT = 10_000;
@@ -296,13 +337,35 @@ function reasonOf(error: unknown): string {
  * // ["6 2001:db8::1", "4 192.0.2.1", "4 192.0.2.2"]
  * ```
  *
+ * @example Each family as it arrives
+ * ```ts
+ * import { resolveAddresses } from "./addresses.ts";
+ * import { memoryResolver } from "./memory_resolver.ts";
+ *
+ * const resolver = memoryResolver({
+ *   "xmpp.example.org": {
+ *     a: ["192.0.2.1"],
+ *     aaaa: { records: ["2001:db8::1"], delayMs: 20 },
+ *   },
+ * });
+ * const seen: string[] = [];
+ * await resolveAddresses({ host: "xmpp.example.org" }, {
+ *   resolver,
+ *   onAnswer: ({ family, addresses }) =>
+ *     seen.push(`${family}: ${addresses.map((a) => a.ip).join(" ")}`),
+ * });
+ * console.log(seen); // ["4: 192.0.2.1", "6: 2001:db8::1"]
+ * ```
+ *
  * @param candidate The candidate, or just its `host` and `ips`.
- * @param options The resolver, timeout, signal and interleaving options.
+ * @param options The resolver, timeout, signal, `onAnswer` and interleaving
+ * options.
  * @returns At least one address, in dialling order.
  * @throws {ResolveError} When neither family gives an address: both lookups
  * failed, timed out or found nothing. The message names both reasons.
- * @throws {TypeError} For an `ips` entry that is not an IP address, or a
- * `resolver` that is not a {@linkcode Resolver}.
+ * @throws {TypeError} For an `ips` entry that is not an IP address, a
+ * `resolver` that is not a {@linkcode Resolver}, or an `onAnswer` that is
+ * not a function.
  * @throws {RangeError} For a bad `timeout` or `firstFamilyCount`.
  */
 export async function resolveAddresses(
@@ -316,6 +379,12 @@ export async function resolveAddresses(
       `options.timeout must be a positive number of milliseconds (or Infinity), got ${
         String(timeout)
       }`,
+    );
+  }
+  const onAnswer = options.onAnswer;
+  if (onAnswer !== undefined && typeof onAnswer !== "function") {
+    throw new TypeError(
+      `options.onAnswer must be a function (answer) => void, got ${typeof onAnswer}`,
     );
   }
   signal?.throwIfAborted();
@@ -371,7 +440,22 @@ export async function resolveAddresses(
     }, timeout);
   }
 
+  let settled = false;
   const lookup = async (family: AddressFamily): Promise<FamilyResult> => {
+    const result = await lookupFamily(family);
+    // Not after the promise settled (when the other onAnswer threw).
+    if (!settled) {
+      onAnswer?.(
+        "error" in result
+          ? { family, outcome: "failed", addresses: [], error: result.error }
+          : { family, outcome: "answered", addresses: result.addresses },
+      );
+    }
+    return result;
+  };
+  const lookupFamily = async (
+    family: AddressFamily,
+  ): Promise<FamilyResult> => {
     const type = family === 4 ? "A" : "AAAA";
     try {
       const query = family === 4
@@ -413,6 +497,7 @@ export async function resolveAddresses(
         : {},
     );
   } finally {
+    settled = true;
     clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
     controller.abort();

@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
 import {
+  type FamilyAnswer,
   interleaveAddresses,
   ipFamily,
   resolveAddresses,
   type TargetAddress,
 } from "./addresses.ts";
-import { ResolveError } from "./resolver.ts";
-import { servfail, TestResolver } from "./_test_resolver.ts";
+import { ResolveError, type Resolver } from "./resolver.ts";
+import { memoryResolver, type MemoryZone } from "./memory_resolver.ts";
 
 const v4 = (ip: string): TargetAddress => ({ ip, family: 4 });
 const v6 = (ip: string): TargetAddress => ({ ip, family: 6 });
 const ips = (list: TargetAddress[]) => list.map((a) => a.ip);
+const queries = (r: ReturnType<typeof memoryResolver>) =>
+  r.queries.map((q) => `${q.type} ${q.name}`);
 
 Deno.test("addresses: ipFamily", async (t) => {
   const table: [string, 4 | 6 | undefined][] = [
@@ -126,15 +129,17 @@ Deno.test("addresses: resolveAddresses", async (t) => {
   const host = "xmpp.example.org";
 
   await t.step("A and AAAA looked up in parallel, interleaved", async () => {
-    const resolver = new TestResolver({
+    const resolver = memoryResolver({
       [host]: {
-        a: { delay: 20, answer: ["192.0.2.1", "192.0.2.2"] },
-        aaaa: { delay: 20, answer: ["2001:db8::1", "2001:db8::2"] },
+        a: ["192.0.2.1", "192.0.2.2"],
+        aaaa: ["2001:db8::1", "2001:db8::2"],
+        delayMs: 20,
       },
     });
     const pending = resolveAddresses({ host }, { resolver });
     // Both queries are out before either answers.
-    assert.deepEqual(resolver.queries, [`A ${host}`, `AAAA ${host}`]);
+    assert.deepEqual(queries(resolver), [`A ${host}`, `AAAA ${host}`]);
+    assert.ok(resolver.queries.every((q) => q.end === undefined));
     const got = await pending;
     assert.deepEqual(got, [
       v6("2001:db8::1"),
@@ -145,7 +150,7 @@ Deno.test("addresses: resolveAddresses", async (t) => {
   });
 
   await t.step("preferred family option", async () => {
-    const resolver = new TestResolver({
+    const resolver = memoryResolver({
       [host]: { a: ["192.0.2.1"], aaaa: ["2001:db8::1"] },
     });
     const got = await resolveAddresses({ host }, {
@@ -156,7 +161,7 @@ Deno.test("addresses: resolveAddresses", async (t) => {
   });
 
   await t.step("candidate ips used without resolving", async () => {
-    const resolver = new TestResolver({ [host]: { a: ["192.0.2.99"] } });
+    const resolver = memoryResolver({ [host]: { a: ["192.0.2.99"] } });
     const got = await resolveAddresses({
       host,
       ips: ["192.0.2.7", "[2001:db8::7]", "192.0.2.8"],
@@ -166,11 +171,11 @@ Deno.test("addresses: resolveAddresses", async (t) => {
       v4("192.0.2.7"),
       v4("192.0.2.8"),
     ]);
-    assert.deepEqual(resolver.queries, []);
+    assert.equal(resolver.queries.length, 0);
   });
 
   await t.step("empty ips means resolve the host", async () => {
-    const resolver = new TestResolver({ [host]: { a: ["192.0.2.1"] } });
+    const resolver = memoryResolver({ [host]: { a: ["192.0.2.1"] } });
     const got = await resolveAddresses({ host, ips: [] }, { resolver });
     assert.deepEqual(ips(got), ["192.0.2.1"]);
   });
@@ -198,23 +203,23 @@ Deno.test("addresses: resolveAddresses", async (t) => {
 
   await t.step("a resolver that is not a Resolver is a TypeError", async () => {
     await assert.rejects(
-      resolveAddresses({ host }, { resolver: {} as TestResolver }),
+      resolveAddresses({ host }, { resolver: {} as Resolver }),
       (e: Error) =>
         e instanceof TypeError && /options\.resolver/.test(e.message),
     );
   });
 
   await t.step("one family failing degrades to the other", async (t) => {
-    const table: [string, ConstructorParameters<typeof TestResolver>[0]][] = [
+    const table: [string, MemoryZone][] = [
       ["A fails", {
-        [host]: { a: servfail(host, "A"), aaaa: ["2001:db8::1"] },
+        [host]: { a: { fail: "server failure" }, aaaa: ["2001:db8::1"] },
       }],
       ["AAAA fails", {
-        [host]: { a: ["192.0.2.1"], aaaa: servfail(host, "AAAA") },
+        [host]: { a: ["192.0.2.1"], aaaa: { fail: "server failure" } },
       }],
       ["AAAA has no records", { [host]: { a: ["192.0.2.1"] } }],
       ["AAAA never answers (timeout)", {
-        [host]: { a: ["192.0.2.1"], aaaa: "hang" },
+        [host]: { a: ["192.0.2.1"], aaaa: { hang: true } },
       }],
       ["AAAA answers garbage", {
         [host]: { a: ["192.0.2.1"], aaaa: ["192.0.2.9"] },
@@ -222,14 +227,15 @@ Deno.test("addresses: resolveAddresses", async (t) => {
     ];
     for (const [name, zone] of table) {
       await t.step(name, async () => {
-        const resolver = new TestResolver(zone);
+        const resolver = memoryResolver(zone);
         const got = await resolveAddresses({ host }, {
           resolver,
           timeout: 50,
         });
         assert.equal(got.length, 1);
         // Every lookup's signal is aborted once the answer is in.
-        assert.ok(resolver.signals.every((s) => s?.aborted));
+        assert.ok(resolver.queries.every((q) => q.signal?.aborted));
+        assert.ok(resolver.queries.every((q) => q.outcome !== undefined));
       });
     }
   });
@@ -237,25 +243,24 @@ Deno.test("addresses: resolveAddresses", async (t) => {
   await t.step(
     "both families failing is a ResolveError naming both",
     async (t) => {
-      const table: [
-        string,
-        ConstructorParameters<typeof TestResolver>[0],
-        RegExp,
-      ][] = [
+      const table: [string, MemoryZone, RegExp][] = [
         ["both SERVFAIL", {
-          [host]: { a: servfail(host, "A"), aaaa: servfail(host, "AAAA") },
+          [host]: { fail: "server failure" },
         }, /A: server failure; AAAA: server failure/],
         ["NXDOMAIN", {}, /A: no such records; AAAA: no such records/],
         ["one fails, other empty", {
-          [host]: { a: servfail(host, "A") },
+          [host]: { a: { fail: "server failure" } },
         }, /A: server failure; AAAA: no such records/],
+        ["one fails, other times out", {
+          [host]: { a: { fail: "server failure" }, aaaa: { hang: true } },
+        }, /A: server failure; AAAA: no answer within 50 ms/],
         ["both time out", {
-          [host]: { a: "hang", aaaa: "hang" },
+          [host]: { hang: true },
         }, /A: no answer within 50 ms.*AAAA: no answer within 50 ms/],
       ];
       for (const [name, zone, message] of table) {
         await t.step(name, async () => {
-          const resolver = new TestResolver(zone);
+          const resolver = memoryResolver(zone);
           const error = await resolveAddresses({ host }, {
             resolver,
             timeout: 50,
@@ -271,7 +276,7 @@ Deno.test("addresses: resolveAddresses", async (t) => {
   );
 
   await t.step("abort rejects with the signal's reason", async () => {
-    const resolver = new TestResolver({ [host]: { a: "hang", aaaa: "hang" } });
+    const resolver = memoryResolver({ [host]: { hang: true } });
     const controller = new AbortController();
     const reason = new Error("user gave up");
     const pending = resolveAddresses({ host }, {
@@ -280,7 +285,7 @@ Deno.test("addresses: resolveAddresses", async (t) => {
     });
     controller.abort(reason);
     await assert.rejects(pending, (e) => e === reason);
-    assert.ok(resolver.signals.every((s) => s?.aborted));
+    assert.ok(resolver.queries.every((q) => q.signal?.aborted));
     // Already aborted: rejects before asking anything.
     await assert.rejects(
       resolveAddresses({ host }, { resolver, signal: controller.signal }),
@@ -288,6 +293,104 @@ Deno.test("addresses: resolveAddresses", async (t) => {
     );
     assert.equal(resolver.queries.length, 2);
   });
+
+  await t.step("onAnswer reports each family as it arrives", async () => {
+    const release = Promise.withResolvers<void>();
+    const resolver = memoryResolver({
+      [host]: {
+        a: ["192.0.2.1"],
+        aaaa: { records: ["2001:db8::1"], holdUntil: release.promise },
+      },
+    });
+    const answers: FamilyAnswer[] = [];
+    let done = false;
+    const pending = resolveAddresses({ host }, {
+      resolver,
+      onAnswer: (answer) => {
+        answers.push(answer);
+        // A is reported while AAAA is still held.
+        if (answer.family === 4) release.resolve();
+      },
+    }).finally(() => done = true);
+    const got = await pending;
+    assert.ok(done);
+    assert.deepEqual(answers, [
+      { family: 4, outcome: "answered", addresses: [v4("192.0.2.1")] },
+      { family: 6, outcome: "answered", addresses: [v6("2001:db8::1")] },
+    ]);
+    assert.deepEqual(ips(got), ["2001:db8::1", "192.0.2.1"]);
+  });
+
+  await t.step("onAnswer reports failures and empty answers", async () => {
+    const resolver = memoryResolver({
+      [host]: { a: { fail: "refused" }, aaaa: ["192.0.2.9"] },
+    });
+    const answers: FamilyAnswer[] = [];
+    await assert.rejects(
+      resolveAddresses({ host }, {
+        resolver,
+        onAnswer: (answer) => answers.push(answer),
+      }),
+      ResolveError,
+    );
+    assert.deepEqual(answers.map((a) => [a.family, a.outcome]), [
+      [4, "failed"],
+      [6, "failed"],
+    ]);
+    assert.ok(answers[0].error instanceof ResolveError);
+    assert.ok(answers[1].error instanceof TypeError);
+    assert.deepEqual(answers[1].addresses, []);
+  });
+
+  await t.step(
+    "onAnswer is not called without lookups or after an abort",
+    async () => {
+      const calls: FamilyAnswer[] = [];
+      const onAnswer = (answer: FamilyAnswer) => calls.push(answer);
+      await resolveAddresses({ host: "::1" }, { onAnswer });
+      await resolveAddresses({ host, ips: ["192.0.2.1"] }, { onAnswer });
+      const controller = new AbortController();
+      const pending = resolveAddresses({ host }, {
+        resolver: memoryResolver({ [host]: { hang: true } }),
+        signal: controller.signal,
+        onAnswer,
+      });
+      controller.abort(new Error("stop"));
+      await assert.rejects(pending, /stop/);
+      assert.equal(calls.length, 0);
+    },
+  );
+
+  await t.step("an onAnswer that throws rejects the promise", async () => {
+    const oops = new Error("oops");
+    const resolver = memoryResolver({
+      [host]: { a: ["192.0.2.1"], aaaa: { delayMs: 20, records: [] } },
+    });
+    let calls = 0;
+    await assert.rejects(
+      resolveAddresses({ host }, {
+        resolver,
+        onAnswer: () => {
+          calls++;
+          throw oops;
+        },
+      }),
+      (e) => e === oops,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.equal(calls, 1);
+    assert.ok(resolver.queries.every((q) => q.signal?.aborted));
+  });
+
+  await t.step(
+    "an onAnswer that is not a function is a TypeError",
+    async () => {
+      await assert.rejects(
+        resolveAddresses({ host: "::1" }, { onAnswer: 3 as never }),
+        (e: Error) => e instanceof TypeError && /onAnswer/.test(e.message),
+      );
+    },
+  );
 
   await t.step("bad timeout is a RangeError", async () => {
     for (const timeout of [0, -1, NaN]) {

@@ -5,7 +5,7 @@
  * Every (candidate, address) pair is one attempt. The attempts are taken in
  * order: the candidates in discovery order and, within one candidate, its
  * A and AAAA addresses interleaved as RFC 8305 §4 asks (see
- * `resolveAddresses()`). The caller's `dial(attempt, signal)` performs the
+ * `interleaveAddresses()`). The caller's `dial(attempt, signal)` performs the
  * whole secure handshake for one attempt (TCP + TLS, TCP + STARTTLS, or
  * QUIC), so "connected" means "secured", and a server that accepts TCP but
  * never answers loses like one that refuses.
@@ -26,6 +26,18 @@
  *   attempt delay later, so a slow name holds up the schedule by at most
  *   one attempt delay; its addresses are used, before later candidates', as
  *   soon as they arrive.
+ * - Resolution follows RFC 8305 §3: the A and AAAA lookups run in
+ *   parallel, and the candidate's first attempt does not wait for both.
+ *   When the preferred family (`preferredFamily`, IPv6 by default) answers
+ *   with addresses, dialling starts at once. When the other family answers
+ *   first, dialling waits up to `resolutionDelay` (50 ms) for the preferred
+ *   one, then starts with what it has; a negative or failed answer of the
+ *   preferred family ends that wait at once. Addresses that arrive after
+ *   dialling started join the candidate's untried addresses, which are
+ *   interleaved again (RFC 8305 §4), continuing the alternation from the
+ *   family of the last address tried. A family that fails is ignored when
+ *   the other gives addresses; when both fail (or find nothing) the
+ *   candidate fails with a `ResolveError` naming both reasons.
  * - The first `dial` to resolve wins. Every other attempt's signal is
  *   aborted, pending resolutions are abandoned, and anything a losing `dial`
  *   resolves to afterwards is closed at once. `settled` on the result says
@@ -47,6 +59,8 @@ import { dnsResolver } from "./dns_resolver.ts";
 import type { Resolver } from "./resolver.ts";
 import {
   type AddressFamily,
+  type FamilyAnswer,
+  interleaveAddresses,
   ipFamily,
   resolveAddresses,
   type TargetAddress,
@@ -87,6 +101,7 @@ export type Dial<T extends Closable> = (
  * import type { RaceOptions } from "./race.ts";
  * const options: RaceOptions = { attemptDelay: 300, timeout: 5000 };
  * console.log(options.preferredFamily ?? 6); // 6
+ * console.log(options.resolutionDelay ?? 50); // 50
  * ```
  */
 export interface RaceOptions {
@@ -126,6 +141,17 @@ export interface RaceOptions {
    * @default {6}
    */
   preferredFamily?: AddressFamily;
+  /**
+   * RFC 8305 §3's Resolution Delay, in milliseconds: when the other family
+   * answers before the preferred one, how long to wait for the preferred
+   * family before dialling the addresses at hand. A finite number ≥ 0; 0
+   * dials at once. RFC 8305 recommends 50. Keep it under `attemptDelay`:
+   * a candidate still waiting holds the next candidate back for one
+   * attempt delay at most.
+   *
+   * @default {50}
+   */
+  resolutionDelay?: number;
 }
 
 /**
@@ -164,22 +190,59 @@ export interface AttemptReport {
   endedAt?: number;
 }
 
+/** One A or AAAA lookup of a candidate's host, with its time. */
+export interface LookupReport {
+  /** 4 for the A lookup, 6 for the AAAA lookup. */
+  family: AddressFamily;
+  /**
+   * `"answered"` (maybe with no records), `"failed"` (`error` says why), or
+   * `"aborted"` (still pending when the race ended; `error` is the reason).
+   */
+  outcome: "answered" | "failed" | "aborted";
+  /** The addresses it gave, in the resolver's order. */
+  addresses: TargetAddress[];
+  /** Why it failed, or the abort reason. */
+  error?: unknown;
+  /** When it ended, in milliseconds since the race began. */
+  endedAt: number;
+}
+
 /** The A/AAAA resolution of one candidate, with its times. */
 export interface ResolutionReport {
   /** The candidate. */
   candidate: Candidate;
   /** The candidate's index in the list given to {@linkcode race}. */
   candidateIndex: number;
-  /** `"aborted"` when the race ended before the answer. */
+  /**
+   * `"resolved"`: addresses were found (a lookup still pending when the
+   * race ended shows as aborted in `lookups`); `"failed"`: none were;
+   * `"aborted"`: the race ended before any answer gave an address.
+   */
   outcome: "resolved" | "failed" | "aborted";
-  /** The addresses found, in dialling order, when resolved. */
+  /**
+   * The addresses found, in dialling order (those tried first), when
+   * resolved.
+   */
   addresses?: TargetAddress[];
   /** Why it failed, or the abort reason. */
   error?: unknown;
   /** When it started, in milliseconds since the race began. */
   startedAt: number;
-  /** When it ended, likewise. */
+  /**
+   * When its addresses could first be dialled (RFC 8305 §3: the preferred
+   * family answered, or the resolution delay ran out), likewise; absent if
+   * never.
+   */
+  readyAt?: number;
+  /**
+   * When it ended (both lookups settled, or the race ended), likewise.
+   */
   endedAt: number;
+  /**
+   * The A and AAAA lookups, in the order they ended; empty when nothing
+   * was looked up (`ips` or an IP literal host).
+   */
+  lookups: LookupReport[];
 }
 
 /** The outcome of a race that was won. */
@@ -272,6 +335,7 @@ export class RaceError extends AggregateError {
 const DEFAULT_ATTEMPT_DELAY = 250;
 const MIN_ATTEMPT_DELAY = 10;
 const DEFAULT_TIMEOUT = 10_000;
+const DEFAULT_RESOLUTION_DELAY = 50;
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -287,6 +351,10 @@ function describe(
   }
   const ip = a.address.family === 6 ? `[${a.address.ip}]` : a.address.ip;
   return `${transport} ${host} at ${ip}:${port}`;
+}
+
+function _otherFamily(family: AddressFamily): AddressFamily {
+  return family === 4 ? 6 : 4;
 }
 
 function closeQuietly(value: unknown): void {
@@ -309,11 +377,20 @@ type Timer = ReturnType<typeof setTimeout>;
 interface CandidateState {
   index: number;
   candidate: Candidate;
-  status: "idle" | "resolving" | "ready" | "failed" | "aborted";
+  /** `"resolving"` while a lookup is pending. */
+  status: "idle" | "resolving" | "resolved" | "failed" | "aborted";
+  /** Whether its addresses may be dialled (RFC 8305 §3). */
+  open: boolean;
+  /** Those tried (`next` of them), then the untried in dialling order. */
   addresses: TargetAddress[];
   next: number;
+  /** Whether A and AAAA are looked up (no `ips`, no IP literal). */
+  dns: boolean;
+  lookups: LookupReport[];
   controller?: AbortController;
+  resolutionTimer?: Timer;
   startedAt?: number;
+  readyAt?: number;
   endedAt?: number;
   error?: unknown;
 }
@@ -331,6 +408,7 @@ class Racer<T extends Closable> {
   readonly #signal?: AbortSignal;
   readonly #resolver?: Resolver;
   readonly #preferredFamily: AddressFamily;
+  readonly #resolutionDelay: number;
   readonly #start = performance.now();
   readonly #candidates: CandidateState[];
   readonly #attempts: AttemptState[] = [];
@@ -354,12 +432,16 @@ class Racer<T extends Closable> {
     this.#signal = options.signal;
     this.#resolver = options.resolver;
     this.#preferredFamily = options.preferredFamily;
+    this.#resolutionDelay = options.resolutionDelay;
     this.#candidates = candidates.map((candidate, index) => ({
       index,
       candidate,
       status: "idle",
+      open: false,
       addresses: [],
       next: 0,
+      dns: needsResolver(candidate),
+      lookups: [],
     }));
   }
 
@@ -377,6 +459,10 @@ class Racer<T extends Closable> {
   #pump(skipAhead: boolean): void {
     if (this.#decided) return;
     const resolving = this.#candidates.some((c) => c.status === "resolving");
+    // Only a candidate with nothing to dial yet holds the next one back.
+    const waiting = this.#candidates.some((c) =>
+      c.status === "resolving" && !c.open
+    );
     if (this.#demand) {
       const next = this.#nextAddress();
       if (next !== undefined) {
@@ -386,7 +472,7 @@ class Racer<T extends Closable> {
         return;
       }
       if (this.#cursor < this.#candidates.length) {
-        if (!resolving || skipAhead) {
+        if (!waiting || skipAhead) {
           this.#startResolution(this.#candidates[this.#cursor++]);
           this.#armDelay();
           return;
@@ -418,7 +504,7 @@ class Racer<T extends Closable> {
   /** The first untried address, earlier candidates first. */
   #nextAddress(): [CandidateState, TargetAddress] | undefined {
     for (const c of this.#candidates) {
-      if (c.status === "ready" && c.next < c.addresses.length) {
+      if (c.open && c.next < c.addresses.length) {
         return [c, c.addresses[c.next]];
       }
     }
@@ -436,20 +522,82 @@ class Racer<T extends Closable> {
       timeout: this.#timeout,
       signal: controller.signal,
       preferredFamily: this.#preferredFamily,
+      onAnswer: (answer) => {
+        if (!this.#decided) this.#answered(c, answer);
+      },
     });
     this.#settles.push(resolution.then((addresses) => {
       if (this.#decided) return;
-      c.status = "ready";
-      c.addresses = addresses;
+      c.status = "resolved";
+      // With DNS, every address already came through #answered.
+      if (!c.dns) c.addresses = addresses;
       c.endedAt = this.#now();
+      this.#open(c);
       this.#pump(false);
     }, (error) => {
       if (this.#decided) return;
+      clearTimeout(c.resolutionTimer);
       c.status = "failed";
       c.error = error;
       c.endedAt = this.#now();
       this.#pump(false);
     }));
+  }
+
+  /** One family answered (RFC 8305 §3). */
+  #answered(c: CandidateState, answer: FamilyAnswer): void {
+    const report: LookupReport = {
+      family: answer.family,
+      outcome: answer.outcome,
+      addresses: answer.addresses,
+      endedAt: this.#now(),
+    };
+    if (answer.outcome === "failed") report.error = answer.error;
+    c.lookups.push(report);
+    if (answer.addresses.length > 0) this.#merge(c, answer.addresses);
+    if (!c.open && c.addresses.length > 0) {
+      const preferredDone = c.lookups.some((l) =>
+        l.family === this.#preferredFamily
+      );
+      if (preferredDone || this.#resolutionDelay === 0) {
+        this.#open(c);
+      } else if (c.resolutionTimer === undefined) {
+        c.resolutionTimer = setTimeout(() => {
+          c.resolutionTimer = undefined;
+          if (this.#decided) return;
+          this.#open(c);
+          this.#pump(false);
+        }, this.#resolutionDelay);
+      }
+    }
+    this.#pump(false);
+  }
+
+  /**
+   * Add addresses to the untried ones and interleave those again (RFC 8305
+   * §4), going on from the family of the last address tried.
+   */
+  #merge(c: CandidateState, addresses: readonly TargetAddress[]): void {
+    const tried = c.addresses.slice(0, c.next);
+    const last = tried.at(-1)?.family;
+    const preferredFamily = last === undefined
+      ? this.#preferredFamily
+      : _otherFamily(last);
+    c.addresses = [
+      ...tried,
+      ...interleaveAddresses([...c.addresses.slice(c.next), ...addresses], {
+        preferredFamily,
+      }),
+    ];
+  }
+
+  /** Let the candidate's addresses be dialled. */
+  #open(c: CandidateState): void {
+    clearTimeout(c.resolutionTimer);
+    c.resolutionTimer = undefined;
+    if (c.open) return;
+    c.open = true;
+    c.readyAt = this.#now();
   }
 
   #startAttempt([c, address]: [CandidateState, TargetAddress]): void {
@@ -557,11 +705,34 @@ class Racer<T extends Closable> {
     }
     this.#pending.clear();
     for (const c of this.#candidates) {
+      clearTimeout(c.resolutionTimer);
+      c.resolutionTimer = undefined;
       if (c.status !== "resolving") continue;
-      c.status = "aborted";
-      c.error = reason;
-      c.endedAt = now;
       c.controller!.abort(reason);
+      c.endedAt = now;
+      if (c.dns) {
+        for (
+          const family of [
+            this.#preferredFamily,
+            _otherFamily(this.#preferredFamily),
+          ]
+        ) {
+          if (c.lookups.some((l) => l.family === family)) continue;
+          c.lookups.push({
+            family,
+            outcome: "aborted",
+            addresses: [],
+            error: reason,
+            endedAt: now,
+          });
+        }
+      }
+      if (c.addresses.length > 0) {
+        c.status = "resolved";
+      } else {
+        c.status = "aborted";
+        c.error = reason;
+      }
     }
   }
 
@@ -588,7 +759,6 @@ class Racer<T extends Closable> {
         outcome: "not-started" as const,
       };
       if (c.status === "idle") notStarted.push({ ...base, phase: "resolve" });
-      if (c.status !== "ready") continue;
       for (const address of c.addresses.slice(c.next)) {
         notStarted.push({ ...base, phase: "connect", address });
       }
@@ -600,16 +770,18 @@ class Racer<T extends Closable> {
     return this.#resolving.map((c) => ({
       candidate: c.candidate,
       candidateIndex: c.index,
-      outcome: c.status === "ready"
+      outcome: c.status === "resolved"
         ? "resolved"
         : c.status === "failed"
         ? "failed"
         : "aborted",
-      ...(c.status === "ready"
+      ...(c.status === "resolved"
         ? { addresses: c.addresses }
         : { error: c.error }),
       startedAt: c.startedAt!,
+      ...(c.readyAt === undefined ? {} : { readyAt: c.readyAt }),
       endedAt: c.endedAt!,
+      lookups: c.lookups,
     }));
   }
 }
@@ -673,11 +845,13 @@ class Racer<T extends Closable> {
  * @typeParam T What `dial` resolves to.
  * @param candidates The candidates, in discovery order.
  * @param dial Connects and secures one attempt; see {@linkcode Dial}.
- * @param options Attempt delay, timeout, signal, resolver, family.
+ * @param options Attempt delay, timeout, signal, resolver, preferred
+ * family, resolution delay.
  * @returns The winner and the report of every attempt.
  * @throws {RaceError} When every attempt fails.
  * @throws {RangeError} For an empty candidate list, an attempt delay under
- * 10 ms, or a timeout that is not positive.
+ * 10 ms, a timeout that is not positive, or a resolution delay that is not
+ * a finite number ≥ 0.
  * @throws {TypeError} For a `dial` that is not a function, a preferred family
  * other than 4 or 6, or a `resolver` that is not a {@linkcode Resolver}.
  */
@@ -690,6 +864,7 @@ export async function race<T extends Closable>(
     attemptDelay = DEFAULT_ATTEMPT_DELAY,
     timeout = DEFAULT_TIMEOUT,
     preferredFamily = 6,
+    resolutionDelay = DEFAULT_RESOLUTION_DELAY,
     signal,
     resolver,
   } = options;
@@ -729,6 +904,16 @@ export async function race<T extends Closable>(
     );
   }
   if (
+    typeof resolutionDelay !== "number" || !Number.isFinite(resolutionDelay) ||
+    resolutionDelay < 0
+  ) {
+    throw new RangeError(
+      `options.resolutionDelay must be a finite number of milliseconds ≥ 0 (RFC 8305 §3 recommends 50), got ${
+        String(resolutionDelay)
+      }`,
+    );
+  }
+  if (
     resolver !== undefined &&
     (typeof resolver?.a !== "function" || typeof resolver.aaaa !== "function")
   ) {
@@ -741,6 +926,7 @@ export async function race<T extends Closable>(
     attemptDelay,
     timeout,
     preferredFamily,
+    resolutionDelay,
     signal,
     resolver: resolver ??
       (candidates.some(needsResolver) ? dnsResolver() : undefined),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Candidate } from "./candidate.ts";
-import { ResolveError } from "./resolver.ts";
+import { ResolveError, type Resolver } from "./resolver.ts";
 import {
   type Attempt,
   type Closable,
@@ -9,7 +9,7 @@ import {
   RaceError,
   type RaceResult,
 } from "./race.ts";
-import { servfail, TestResolver } from "./_test_resolver.ts";
+import { memoryResolver } from "./memory_resolver.ts";
 
 function candidate(host: string, extra: Partial<Candidate> = {}): Candidate {
   return {
@@ -69,7 +69,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 Deno.test("race: schedule", async (t) => {
   await t.step("first wins; later candidates are never resolved", async () => {
-    const resolver = new TestResolver({ "b.example": { a: ["192.0.2.2"] } });
+    const resolver = memoryResolver({ "b.example": { a: ["192.0.2.2"] } });
     const dial = recording(() => Promise.resolve(new FakeConn("a")));
     const result = await race(
       [candidate("192.0.2.1"), candidate("b.example")],
@@ -83,7 +83,7 @@ Deno.test("race: schedule", async (t) => {
     assert.deepEqual(outcomes(result), ["won", "not-started"]);
     assert.equal(result.attempts[1].phase, "resolve");
     assert.equal(dial.attempts.length, 1);
-    assert.deepEqual(resolver.queries, []);
+    assert.equal(resolver.queries.length, 0);
     assert.equal(result.resolutions.length, 1);
     await result.settled;
   });
@@ -134,11 +134,8 @@ Deno.test("race: schedule", async (t) => {
   await t.step(
     "all fail: RaceError lists every attempt and its reason",
     async () => {
-      const resolver = new TestResolver({
-        "broken.example": {
-          a: servfail("broken.example", "A"),
-          aaaa: servfail("broken.example", "AAAA"),
-        },
+      const resolver = memoryResolver({
+        "broken.example": { fail: "server failure" },
       });
       const dial = recording((a, signal) =>
         a.candidateIndex === 2
@@ -192,9 +189,7 @@ Deno.test("race: schedule", async (t) => {
   await t.step(
     "a slow resolution holds the schedule one delay at most",
     async () => {
-      const resolver = new TestResolver({
-        "slow.example": { a: "hang", aaaa: "hang" },
-      });
+      const resolver = memoryResolver({ "slow.example": { hang: true } });
       const dial = recording(() => Promise.resolve(new FakeConn("b")));
       const result = await race(
         [candidate("slow.example"), candidate("127.0.0.1")],
@@ -212,7 +207,8 @@ Deno.test("race: schedule", async (t) => {
         result.resolutions.map((r) => r.outcome),
         ["aborted", "resolved"],
       );
-      assert.ok(resolver.signals.every((s) => s?.aborted));
+      assert.equal(resolver.queries.length, 2);
+      assert.ok(resolver.queries.every((q) => q.signal?.aborted));
       await result.settled;
     },
   );
@@ -220,13 +216,15 @@ Deno.test("race: schedule", async (t) => {
   await t.step(
     "a late resolution's addresses come before later candidates'",
     async () => {
-      const answer = Promise.withResolvers<string[]>();
-      const resolver = new TestResolver({
-        "late.example": { a: answer.promise },
+      const answer = Promise.withResolvers<void>();
+      const resolver = memoryResolver({
+        "late.example": {
+          a: { records: ["192.0.2.1"], holdUntil: answer.promise },
+        },
       });
       const dial = recording((a, signal) => {
         // late.example answers while b.example's first attempt runs.
-        if (a.index === 0) answer.resolve(["192.0.2.1"]);
+        if (a.index === 0) answer.resolve();
         return a.index === 2
           ? Promise.resolve(new FakeConn(a.address.ip))
           : untilAborted(signal);
@@ -348,7 +346,7 @@ Deno.test("race: timeouts, aborts and leaks", async (t) => {
       const reason = new Error("user cancelled");
       const late = Promise.withResolvers<FakeConn>();
       const lateConn = new FakeConn("late");
-      const resolver = new TestResolver({ "c.example": { a: "hang" } });
+      const resolver = memoryResolver({ "c.example": { a: { hang: true } } });
       const dial = recording((a, signal) => {
         if (a.index === 0) return late.promise;
         queueMicrotask(() => controller.abort(reason));
@@ -391,7 +389,9 @@ Deno.test("race: timeouts, aborts and leaks", async (t) => {
 
   await t.step("abort while resolving", async () => {
     const controller = new AbortController();
-    const resolver = new TestResolver({ "slow.example": { aaaa: "hang" } });
+    const resolver = memoryResolver({
+      "slow.example": { aaaa: { hang: true } },
+    });
     const dial = recording(() => Promise.resolve(new FakeConn("x")));
     const pending = race([candidate("slow.example")], dial, {
       resolver,
@@ -401,7 +401,7 @@ Deno.test("race: timeouts, aborts and leaks", async (t) => {
     const error = await rejection(pending);
     assert.ok(error instanceof DOMException && error.name === "AbortError");
     assert.equal(dial.attempts.length, 0);
-    assert.ok(resolver.signals.every((s) => s?.aborted));
+    assert.ok(resolver.queries.every((q) => q.signal?.aborted));
   });
 
   await t.step("an already aborted signal dials nothing", async () => {
@@ -448,7 +448,7 @@ Deno.test("race: target addresses", async (t) => {
       await t.step(
         `preferred family ${preferredFamily ?? "default"}`,
         async () => {
-          const resolver = new TestResolver(zone);
+          const resolver = memoryResolver(zone);
           const dial = failAll();
           const error = await rejection(
             race([candidate("xmpp.example.org")], dial, {
@@ -459,17 +459,17 @@ Deno.test("race: target addresses", async (t) => {
           );
           assert.ok(error instanceof RaceError);
           assert.deepEqual(dial.attempts.map((a) => a.address.ip), want);
-          assert.deepEqual(resolver.queries, [
-            "A xmpp.example.org",
-            "AAAA xmpp.example.org",
-          ]);
+          assert.deepEqual(
+            resolver.queries.map((q) => `${q.type} ${q.name}`),
+            ["A xmpp.example.org", "AAAA xmpp.example.org"],
+          );
         },
       );
     }
   });
 
   await t.step("candidate ips are dialled without resolving", async () => {
-    const resolver = new TestResolver({});
+    const resolver = memoryResolver({});
     const dial = recording(() => Promise.resolve(new FakeConn("x")));
     const result = await race(
       [candidate("xmpp.example.org", {
@@ -480,7 +480,7 @@ Deno.test("race: target addresses", async (t) => {
       { resolver },
     );
     assert.equal(result.winner.address?.ip, "127.0.0.1");
-    assert.deepEqual(resolver.queries, []);
+    assert.equal(resolver.queries.length, 0);
     await result.settled;
   });
 
@@ -496,10 +496,10 @@ Deno.test("race: target addresses", async (t) => {
   });
 
   await t.step("one family failing degrades to the other", async () => {
-    const resolver = new TestResolver({
+    const resolver = memoryResolver({
       "xmpp.example.org": {
         a: ["192.0.2.1"],
-        aaaa: servfail("xmpp.example.org", "AAAA"),
+        aaaa: { fail: "server failure" },
       },
     });
     const dial = recording(() => Promise.resolve(new FakeConn("x")));
@@ -513,10 +513,10 @@ Deno.test("race: target addresses", async (t) => {
   await t.step(
     "both families failing moves on to the next candidate",
     async () => {
-      const resolver = new TestResolver({
+      const resolver = memoryResolver({
         "dead.example": {
-          a: servfail("dead.example", "A"),
-          aaaa: servfail("dead.example", "AAAA"),
+          a: { fail: "server failure" },
+          aaaa: { fail: "server failure" },
         },
       });
       const dial = recording(() => Promise.resolve(new FakeConn("x")));
@@ -543,6 +543,264 @@ Deno.test("race: target addresses", async (t) => {
   );
 });
 
+Deno.test("race: RFC 8305 §3 resolution", async (t) => {
+  const host = "xmpp.example.org";
+  const failAll = () =>
+    recording<FakeConn>((a) => Promise.reject(new Error(`no ${a.address.ip}`)));
+  const dialled = (dial: { attempts: Attempt[] }) =>
+    dial.attempts.map((a) => a.address.ip);
+
+  await t.step(
+    "AAAA hangs: A is dialled after the resolution delay, not the timeout",
+    async (t) => {
+      for (const resolutionDelay of [undefined, 150]) {
+        await t.step(
+          `resolution delay ${resolutionDelay ?? "default"}`,
+          async () => {
+            const delay = resolutionDelay ?? 50;
+            const timeout = 10_000;
+            const resolver = memoryResolver({
+              [host]: { a: ["192.0.2.1"], aaaa: { hang: true } },
+            });
+            const dial = recording(() => Promise.resolve(new FakeConn("x")));
+            const result = await race([candidate(host)], dial, {
+              resolver,
+              timeout,
+              resolutionDelay,
+            });
+            const { winner, resolutions: [resolution] } = result;
+            console.log(
+              `resolution delay ${delay} ms: A dialled at ${
+                winner.startedAt!.toFixed(1)
+              } ms`,
+            );
+            assert.equal(winner.address?.ip, "192.0.2.1");
+            assert.ok(
+              winner.startedAt! >= 0.8 * delay,
+              `${winner.startedAt} ≥ 0.8 × ${delay}`,
+            );
+            assert.ok(winner.startedAt! < timeout / 4, `${winner.startedAt}`);
+            assert.equal(resolution.outcome, "resolved");
+            assert.ok(resolution.readyAt! >= 0.8 * delay);
+            assert.deepEqual(
+              resolution.lookups.map((l) => [l.family, l.outcome]),
+              [[4, "answered"], [6, "aborted"]],
+            );
+            // The hanging AAAA lookup is abandoned once the race is won.
+            const aaaa = resolver.queries.find((q) => q.type === "AAAA")!;
+            assert.ok(aaaa.signal?.aborted);
+            assert.equal(aaaa.outcome, "aborted");
+            await result.settled;
+          },
+        );
+      }
+    },
+  );
+
+  await t.step(
+    "AAAA answers first: dialling starts at once, without the delay",
+    async () => {
+      const resolver = memoryResolver({
+        [host]: { a: { hang: true }, aaaa: ["2001:db8::1"] },
+      });
+      const dial = recording(() => Promise.resolve(new FakeConn("x")));
+      // A 30 s resolution delay would time the test out if it applied.
+      const result = await race([candidate(host)], dial, {
+        resolver,
+        resolutionDelay: 30_000,
+      });
+      assert.equal(result.winner.address?.ip, "2001:db8::1");
+      assert.ok(result.winner.startedAt! < 5000, `${result.winner.startedAt}`);
+      await result.settled;
+    },
+  );
+
+  await t.step(
+    "A first, AAAA 20 ms later: the AAAA address still goes first",
+    async () => {
+      const resolver = memoryResolver({
+        [host]: {
+          a: ["192.0.2.1", "192.0.2.2"],
+          aaaa: { records: ["2001:db8::1"], delayMs: 20 },
+        },
+      });
+      const dial = failAll();
+      const error = await rejection(race([candidate(host)], dial, {
+        resolver,
+        attemptDelay: 10,
+      }));
+      assert.ok(error instanceof RaceError);
+      assert.deepEqual(dialled(dial), [
+        "2001:db8::1",
+        "192.0.2.1",
+        "192.0.2.2",
+      ]);
+      const [resolution] = error.resolutions;
+      const aaaa = resolution.lookups.find((l) => l.family === 6)!;
+      // Dialling waited for AAAA, which came within the resolution delay.
+      assert.ok(resolution.readyAt! >= aaaa.endedAt);
+      assert.ok(error.attempts[0].startedAt! >= aaaa.endedAt);
+    },
+  );
+
+  await t.step(
+    "A first, AAAA empty: dialling starts without waiting out the delay",
+    async (t) => {
+      const table: [string, Parameters<typeof memoryResolver>[0]][] = [
+        ["no AAAA records", {
+          [host]: { a: ["192.0.2.1"], aaaa: { records: [], delayMs: 20 } },
+        }],
+        ["AAAA fails", {
+          [host]: { a: ["192.0.2.1"], aaaa: { fail: "refused", delayMs: 20 } },
+        }],
+      ];
+      for (const [name, zone] of table) {
+        await t.step(name, async () => {
+          const resolver = memoryResolver(zone);
+          const dial = recording(() => Promise.resolve(new FakeConn("x")));
+          const result = await race([candidate(host)], dial, {
+            resolver,
+            resolutionDelay: 30_000,
+          });
+          assert.equal(result.winner.address?.ip, "192.0.2.1");
+          assert.ok(result.winner.startedAt! < 5000);
+          await result.settled;
+        });
+      }
+    },
+  );
+
+  await t.step(
+    "AAAA long after A: its addresses join the untried ones, interleaved",
+    async () => {
+      const release = Promise.withResolvers<void>();
+      const resolver = memoryResolver({
+        [host]: {
+          a: ["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+          aaaa: {
+            records: ["2001:db8::1", "2001:db8::2"],
+            holdUntil: release.promise,
+          },
+        },
+      });
+      const dial = recording((a, signal) => {
+        // AAAA answers while the second A address is being dialled.
+        if (a.index === 1) release.resolve();
+        return a.index === 4
+          ? Promise.resolve(new FakeConn(a.address.ip))
+          : untilAborted(signal);
+      });
+      const result = await race([candidate(host)], dial, {
+        resolver,
+        attemptDelay: 10,
+        resolutionDelay: 10,
+      });
+      assert.deepEqual(dialled(dial), [
+        "192.0.2.1",
+        "192.0.2.2",
+        "2001:db8::1",
+        "192.0.2.3",
+        "2001:db8::2",
+      ]);
+      assert.equal(result.value.name, "2001:db8::2");
+      const [resolution] = result.resolutions;
+      assert.equal(resolution.outcome, "resolved");
+      assert.deepEqual(resolution.addresses?.map((a) => a.ip), dialled(dial));
+      const [a, aaaa] = resolution.lookups;
+      assert.equal(a.family, 4);
+      assert.equal(aaaa.family, 6);
+      assert.equal(aaaa.outcome, "answered");
+      assert.ok(aaaa.endedAt >= result.attempts[1].startedAt!);
+      assert.ok(resolution.endedAt >= aaaa.endedAt);
+      await result.settled;
+    },
+  );
+
+  await t.step(
+    "late addresses still come before the next candidate's",
+    async () => {
+      const release = Promise.withResolvers<void>();
+      const resolver = memoryResolver({
+        [host]: {
+          a: ["192.0.2.1"],
+          aaaa: { records: ["2001:db8::1"], holdUntil: release.promise },
+        },
+      });
+      const dial = recording((a, signal) => {
+        if (a.index === 1) release.resolve();
+        return a.index === 2
+          ? Promise.resolve(new FakeConn(a.address.ip))
+          : untilAborted(signal);
+      });
+      const result = await race(
+        [candidate(host), candidate("b.example", { ips: ["192.0.2.9"] })],
+        dial,
+        { resolver, attemptDelay: 40, resolutionDelay: 10 },
+      );
+      // The first candidate's A address ran out, so the next candidate
+      // started; AAAA then arrived and was dialled before anything else.
+      assert.deepEqual(dialled(dial), [
+        "192.0.2.1",
+        "192.0.2.9",
+        "2001:db8::1",
+      ]);
+      assert.equal(result.winner.candidateIndex, 0);
+      await result.settled;
+    },
+  );
+
+  await t.step(
+    "preferred family 4: AAAA first waits for A",
+    async () => {
+      const resolver = memoryResolver({
+        [host]: {
+          a: { records: ["192.0.2.1"], delayMs: 20 },
+          aaaa: ["2001:db8::1"],
+        },
+      });
+      const dial = failAll();
+      await rejection(race([candidate(host)], dial, {
+        resolver,
+        attemptDelay: 10,
+        preferredFamily: 4,
+        resolutionDelay: 5000,
+      }));
+      assert.deepEqual(dialled(dial), ["192.0.2.1", "2001:db8::1"]);
+    },
+  );
+
+  await t.step("both families failing fails the candidate", async () => {
+    const resolver = memoryResolver({
+      [host]: { a: { fail: "server failure" }, aaaa: { hang: true } },
+    });
+    const dial = failAll();
+    const error = await rejection(race([candidate(host)], dial, {
+      resolver,
+      timeout: 100,
+    }));
+    assert.ok(error instanceof RaceError, String(error));
+    assert.equal(dial.attempts.length, 0);
+    assert.deepEqual(
+      error.attempts.map((a) => [a.phase, a.outcome]),
+      [["resolve", "failed"]],
+    );
+    const reason = error.attempts[0].error;
+    assert.ok(reason instanceof ResolveError);
+    assert.match(
+      reason.message,
+      /A: server failure; AAAA: no answer within 100 ms/,
+    );
+    assert.match(error.message, /starttls xmpp\.example\.org: A and AAAA/);
+    const [resolution] = error.resolutions;
+    assert.equal(resolution.outcome, "failed");
+    assert.equal(resolution.readyAt, undefined);
+    assert.deepEqual(
+      resolution.lookups.map((l) => [l.family, l.outcome]),
+      [[4, "failed"], [6, "failed"]],
+    );
+  });
+});
+
 Deno.test("race: bad arguments", async (t) => {
   const ok = () => Promise.resolve(new FakeConn("x"));
   const table: [string, () => Promise<unknown>, ErrorConstructor][] = [
@@ -564,6 +822,16 @@ Deno.test("race: bad arguments", async (t) => {
       RangeError,
     ],
     [
+      "resolution delay -1",
+      () => race([candidate("::1")], ok, { resolutionDelay: -1 }),
+      RangeError,
+    ],
+    [
+      "resolution delay Infinity",
+      () => race([candidate("::1")], ok, { resolutionDelay: Infinity }),
+      RangeError,
+    ],
+    [
       "preferred family 5",
       () => race([candidate("::1")], ok, { preferredFamily: 5 as 4 }),
       TypeError,
@@ -572,7 +840,7 @@ Deno.test("race: bad arguments", async (t) => {
       "a resolver that is not a Resolver",
       () =>
         race([candidate("xmpp.example.org")], ok, {
-          resolver: {} as TestResolver,
+          resolver: {} as Resolver,
         }),
       TypeError,
     ],
