@@ -14,16 +14,16 @@ export const TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls";
  *
  * @example
  * ```ts
- * import { starttlsFeature } from "./feature.ts";
+ * import { starttlsElement } from "./feature.ts";
  * import { serialize } from "../stream/writer.ts";
- * console.log(serialize(starttlsFeature()));
+ * console.log(serialize(starttlsElement()));
  * // <starttls xmlns="urn:ietf:params:xml:ns:xmpp-tls"><required/></starttls>
  * ```
  *
  * @param options `required`: whether TLS is mandatory-to-negotiate.
  * @returns The feature element.
  */
-export function starttlsFeature(
+export function starttlsElement(
   options: {
     /**
      * Offer STARTTLS as required.
@@ -46,9 +46,9 @@ export function starttlsFeature(
  *
  * @example
  * ```ts
- * import { starttlsOffer, starttlsFeature } from "./feature.ts";
+ * import { starttlsOffer, starttlsElement } from "./feature.ts";
  * import { Element } from "../stream/element.ts";
- * const f = new Element("features", "http://etherx.jabber.org/streams", {}, [starttlsFeature()]);
+ * const f = new Element("features", "http://etherx.jabber.org/streams", {}, [starttlsElement()]);
  * console.log(starttlsOffer(f)); // "required"
  * ```
  *

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Element } from "../stream/element.ts";
 import { XmlParser } from "../stream/parser.ts";
-import { starttlsFeature, starttlsOffer } from "./feature.ts";
+import { starttlsElement, starttlsOffer } from "./feature.ts";
 
 Deno.test("starttls: feature element and offer detection", () => {
   const streams = "http://etherx.jabber.org/streams";
@@ -39,13 +39,13 @@ Deno.test("starttls: feature element and offer detection", () => {
     "none",
   );
   assert.equal(
-    starttlsOffer(new Element("features", streams, {}, [starttlsFeature()])),
+    starttlsOffer(new Element("features", streams, {}, [starttlsElement()])),
     "required",
   );
   assert.equal(
     starttlsOffer(
       new Element("features", streams, {}, [
-        starttlsFeature({ required: false }),
+        starttlsElement({ required: false }),
       ]),
     ),
     "optional",

@@ -1,15 +1,18 @@
 /**
  * STARTTLS negotiation (RFC 6120 §5).
  *
- * Today this module holds the STARTTLS namespace and feature helpers. The
- * client and server negotiators, with the stream restart and the injection
- * defences, are tracked in the `starttls` issue.
+ * - {@linkcode startTlsClient} and {@linkcode startTlsServer}: STARTTLS as a
+ *   stream feature for each side, with the TLS handshake injected. They
+ *   refuse response injection (data after `<proceed/>`) and command
+ *   injection (data pipelined after `<starttls/>`).
+ * - {@linkcode starttlsElement} and {@linkcode starttlsOffer}: the feature
+ *   element.
  *
  * @example
  * ```ts
- * import { starttlsFeature, starttlsOffer } from "./mod.ts";
+ * import { starttlsElement, starttlsOffer } from "./mod.ts";
  * import { Element } from "../stream/element.ts";
- * const features = new Element("features", "http://etherx.jabber.org/streams", {}, [starttlsFeature()]);
+ * const features = new Element("features", "http://etherx.jabber.org/streams", {}, [starttlsElement()]);
  * console.log(starttlsOffer(features)); // "required"
  * ```
  *
@@ -17,3 +20,4 @@
  */
 
 export * from "./feature.ts";
+export * from "./negotiator.ts";

@@ -556,7 +556,7 @@ export class XmlStream implements AsyncIterable<Element> {
   /**
    * Close the stream: send `</stream:stream>`, wait up to `closeTimeout` for
    * the peer's, then close the connection. Stanzas arriving meanwhile are
-   * dropped. Safe to call more than once.
+   * dropped, never handed out. Safe to call more than once.
    *
    * @example
    * ```ts
@@ -566,8 +566,11 @@ export class XmlStream implements AsyncIterable<Element> {
    *   await xs.close(); // waits up to closeTimeout for the peer's </stream:stream>
    * }
    * ```
+   *
+   * @param options `timeout`: milliseconds to wait for the peer's closing
+   * tag, overriding `closeTimeout`; `0` closes at once without reading.
    */
-  async close(): Promise<void> {
+  async close(options: { timeout?: number } = {}): Promise<void> {
     if (this.#closed) return;
     if (!this.#sentClose && !this.#detached) {
       this.#sentClose = true;
@@ -575,8 +578,9 @@ export class XmlStream implements AsyncIterable<Element> {
         await this.#writer.write(encoder.encode(CLOSING_TAG));
       } catch { /* the peer is gone */ }
     }
-    if (!this.#peerClosed && !this.#failure && !this.#detached) {
-      const timeout = AbortSignal.timeout(this.#options.closeTimeout ?? 5000);
+    const wait = options.timeout ?? this.#options.closeTimeout ?? 5000;
+    if (!this.#peerClosed && !this.#failure && !this.#detached && wait > 0) {
+      const timeout = AbortSignal.timeout(wait);
       try {
         while ((await this.read({ signal: timeout })) !== null) {
           // Drain until the peer's closing tag.
@@ -601,27 +605,39 @@ export class XmlStream implements AsyncIterable<Element> {
    * }
    * ```
    *
-   * @param duplex The duplex for the new stream, such as a TLS layer over
-   * the old one. Default: the same duplex.
+   * @param duplex The duplex for the new stream, or a function that builds
+   * it from the old one once it is released (such as a TLS handshake over
+   * it, for STARTTLS). Default: the same duplex.
    * @param options Overrides of the options this stream was made with.
    * @returns The new stream. This one can no longer be used.
    * @throws {StreamError} `policy-violation` if data was buffered and
    * `options.buffered` is `"error"`; the connection is then closed.
    */
   async restart(
-    duplex?: Duplex,
+    duplex?: Duplex | ((raw: Duplex) => Promise<Duplex>),
     options: RestartOptions = {},
   ): Promise<XmlStream> {
     const raw = this.detach(options);
+    let under = raw;
+    if (typeof duplex === "function") {
+      try {
+        under = await duplex(raw);
+      } catch (e) {
+        raw.close();
+        throw e;
+      }
+    } else if (duplex !== undefined) {
+      under = duplex;
+    }
     const next = { ...this.#options, ...options };
     if (this.initiator) {
-      return await XmlStream.open(duplex ?? raw, {
+      return await XmlStream.open(under, {
         ...next,
         to: options.to ?? this.header.to,
         from: options.from ?? this.header.from,
       });
     }
-    return await XmlStream.accept(duplex ?? raw, { ...next, id: options.id });
+    return await XmlStream.accept(under, { ...next, id: options.id });
   }
 
   /**
