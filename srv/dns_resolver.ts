@@ -1,23 +1,46 @@
 /**
- * The default {@linkcode Resolver}: `Deno.resolveDns`, optionally against a
- * given name server, with a timeout per lookup.
+ * The default {@linkcode Resolver}: a small, strict DNS client speaking the
+ * wire protocol (UDP, then TCP for truncated answers) to a given name
+ * server or to the system's, or `Deno.resolveDns` where that is not
+ * possible; a timeout per lookup.
  *
- * What `Deno.resolveDns` (Deno 2.9.6) reports, measured against Knot DNS:
+ * Which transport (`transport: "auto"`, the default):
+ * - with `nameServer`: the wire client, if `--allow-net` already covers the
+ *   server and the local socket; otherwise `Deno.resolveDns`;
+ * - without: the wire client over the `nameserver` lines of
+ *   `/etc/resolv.conf` (in order, the next one on a timeout or failure) if
+ *   read permission for the file is already granted (checked with
+ *   `Deno.permissions.querySync`, so no prompt ever appears), it has a
+ *   usable line and `--allow-net` already covers those servers and the
+ *   local socket; otherwise `Deno.resolveDns` with the system's
+ *   configuration.
  *
- * | name server answer          | `Deno.resolveDns`                              | this resolver                    |
- * | --------------------------- | ---------------------------------------------- | -------------------------------- |
- * | records                     | the records                                    | the records                      |
- * | NXDOMAIN (rcode 3)          | throws `Deno.errors.NotFound`                  | `[]`                             |
- * | NODATA (rcode 0, no answer) | throws `Deno.errors.NotFound`                  | `[]`                             |
- * | SERVFAIL (rcode 2)          | throws `Deno.errors.NotFound`                  | `[]` (see below)                 |
- * | REFUSED (rcode 5)           | throws `Deno.errors.NotFound`                  | `[]` (see below)                 |
- * | no answer                   | throws `Deno.errors.TimedOut` after about 15 s | `ResolveError` after `timeout` |
+ * `transport: "wire"` always uses the wire client (lookups fail with a
+ * {@linkcode ResolveError} saying why when it cannot), `"deno"` always
+ * `Deno.resolveDns`.
  *
- * Deno gives the same error, with the same message, for all four negative
- * answers, so SERVFAIL and REFUSED cannot be told apart from "no such
- * records" here and count as `[]`. Timeouts, aborts by the per-lookup
- * timeout, unreachable name servers and any other error become a
- * {@linkcode ResolveError} whose `cause` is the original error.
+ * What the two transports report, measured with Deno 2.9.6 against Knot
+ * DNS and the test name server of `dns_resolver_test.ts`:
+ *
+ * | name server answer          | `Deno.resolveDns`                              | wire client                               |
+ * | --------------------------- | ---------------------------------------------- | ----------------------------------------- |
+ * | records                     | the records                                    | the records                               |
+ * | NXDOMAIN (rcode 3)          | throws `Deno.errors.NotFound`                  | `[]`                                      |
+ * | NODATA (rcode 0, no answer) | throws `Deno.errors.NotFound`                  | `[]`                                      |
+ * | SERVFAIL (rcode 2)          | throws `Deno.errors.NotFound`                  | `ResolveError` (server failure, SERVFAIL) |
+ * | REFUSED (rcode 5)           | throws `Deno.errors.NotFound`                  | `ResolveError` (query refused, REFUSED)   |
+ * | truncated (TC)              | asks again over TCP                            | asks again over TCP                       |
+ * | no answer                   | throws `Deno.errors.TimedOut` after about 15 s | `ResolveError` after `timeout`            |
+ *
+ * The wire client also rejects malformed answers with a `ResolveError`
+ * naming the fault (see `_dns_wire.ts` for the rules), sends each query up
+ * to three times within the time allowed, and drops datagrams from other
+ * addresses or ports and with other ids.
+ *
+ * Through `Deno.resolveDns`, NotFound becomes `[]`: SERVFAIL and REFUSED
+ * cannot be told apart from "no such records" there, so they count as no
+ * records (and discovery may fall back to the domain). That is the
+ * limitation of the `"deno"` transport and of the fallback.
  *
  * @example
  * ```ts
@@ -36,6 +59,7 @@
  * @module
  */
 
+import { isIP } from "node:net";
 import {
   type LookupOptions,
   ResolveError,
@@ -43,15 +67,33 @@ import {
   type SrvRecord,
 } from "./resolver.ts";
 import { hostToALabel } from "./_idna.ts";
+import {
+  DnsResponseError,
+  encodeQuery,
+  queryName,
+  type WireRecord,
+  type WireRecordType,
+} from "./_dns_wire.ts";
+import {
+  describeServer,
+  exchange,
+  missingNetPermission,
+  type NameServer,
+} from "./_dns_transport.ts";
+import { RESOLV_CONF, systemNameServers } from "./_resolv_conf.ts";
+
+/** How {@linkcode dnsResolver} asks: see the module documentation. */
+export type DnsTransport = "auto" | "wire" | "deno";
 
 /** Options for {@linkcode dnsResolver}. */
 export interface DnsResolverOptions {
   /**
    * The name server to ask (UDP, then TCP for truncated answers). Default:
-   * the system's resolvers (`/etc/resolv.conf` and the like).
+   * the system's (the `nameserver` lines of `resolv.conf`, or whatever
+   * `Deno.resolveDns` uses).
    */
   nameServer?: {
-    /** IPv4 or IPv6 address of the name server. */
+    /** IPv4 or IPv6 address of the name server (no zone id). */
     ipAddr: string;
     /**
      * Its port.
@@ -62,21 +104,37 @@ export interface DnsResolverOptions {
   };
   /**
    * Milliseconds one lookup may take before it fails with a
-   * {@linkcode ResolveError}.
+   * {@linkcode ResolveError}. With several system name servers, the time
+   * left is shared evenly among those not yet asked.
    *
    * @default {5000}
    */
   timeout?: number;
+  /**
+   * `"wire"`: the wire client (can tell SERVFAIL and REFUSED from no
+   * records); `"deno"`: `Deno.resolveDns` (cannot); `"auto"`: the wire
+   * client when the name server is known and permissions are already
+   * granted, else `Deno.resolveDns`.
+   *
+   * @default {"auto"}
+   */
+  transport?: DnsTransport;
+  /**
+   * The file with the system's name servers, read once per resolver (at its
+   * first lookup) when no `nameServer` is given.
+   *
+   * @default {"/etc/resolv.conf"}
+   */
+  resolvConf?: string;
 }
 
 /**
- * Make a resolver that uses `Deno.resolveDns` (needs `--allow-net`).
- * NXDOMAIN and NODATA give `[]`; other failures a {@linkcode ResolveError}
- * (see the module documentation for what Deno can tell apart). An abort of
- * the caller's signal rejects with the signal's reason. Trailing dots are
- * removed from SRV targets, and targets are given as A-labels (Deno shows
- * IDN labels as Unicode: `xmpp.bücher.example`); the root target stays
- * `"."`.
+ * Make a resolver (needs `--allow-net`). NXDOMAIN and NODATA give `[]`;
+ * other failures a {@linkcode ResolveError} (see the module documentation
+ * for what each transport can tell apart). An abort of the caller's signal
+ * rejects with the signal's reason. Trailing dots are removed from SRV
+ * targets, and targets are given as A-labels (lower case); the root target
+ * is `"."`.
  *
  * @example
  * ```ts
@@ -90,10 +148,14 @@ export interface DnsResolverOptions {
  * }
  * ```
  *
- * @param options Name server (default: the system's) and per-lookup timeout
- *   (default 5000 ms).
- * @returns The resolver.
- * @throws {TypeError} For a name server without a string `ipAddr`.
+ * @param options Name server (default: the system's), per-lookup timeout
+ *   (default 5000 ms), transport (default `"auto"`) and `resolv.conf` path
+ *   (default `/etc/resolv.conf`).
+ * @returns The resolver. Its lookups reject with a `TypeError` for a name
+ *   that cannot be a DNS name (an empty label, a label over 63 bytes, over
+ *   255 bytes in all).
+ * @throws {TypeError} For a name server whose `ipAddr` is not an IP
+ *   address, an unknown transport or a `resolvConf` that is not a string.
  * @throws {RangeError} For a timeout that is not a positive number, or a
  *   port outside `[1, 65535]`.
  */
@@ -106,12 +168,33 @@ export function dnsResolver(options: DnsResolverOptions = {}): Resolver {
       }`,
     );
   }
-  let nameServer: { ipAddr: string; port: number } | undefined;
+  const transport = options.transport ?? "auto";
+  if (!["auto", "wire", "deno"].includes(transport)) {
+    throw new TypeError(
+      `transport must be "auto", "wire" or "deno", got ${
+        JSON.stringify(String(transport))
+      }`,
+    );
+  }
+  const resolvConf = options.resolvConf ?? RESOLV_CONF;
+  if (typeof resolvConf !== "string" || resolvConf === "") {
+    throw new TypeError("resolvConf must be a file path string");
+  }
+  let nameServer: NameServer | undefined;
   if (options.nameServer !== undefined) {
     const { ipAddr, port = 53 } = options.nameServer;
-    if (typeof ipAddr !== "string" || ipAddr === "") {
+    if (typeof ipAddr !== "string" || isIP(ipAddr) === 0) {
       throw new TypeError(
-        'nameServer.ipAddr must be an IP address string such as "127.0.0.1"',
+        `nameServer.ipAddr must be an IP address such as "127.0.0.1", got ${
+          JSON.stringify(String(ipAddr))
+        }`,
+      );
+    }
+    if (ipAddr.includes("%")) {
+      throw new TypeError(
+        `nameServer.ipAddr must not have a zone id, got ${
+          JSON.stringify(ipAddr)
+        }`,
       );
     }
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -122,13 +205,69 @@ export function dnsResolver(options: DnsResolverOptions = {}): Resolver {
     nameServer = { ipAddr, port };
   }
 
-  async function query<T>(
+  /** The name servers for the wire client, or why not (memoized). */
+  let system: Promise<{ servers?: NameServer[]; reason?: string }> | undefined;
+  function servers(): Promise<{ servers?: NameServer[]; reason?: string }> {
+    if (nameServer) return Promise.resolve({ servers: [nameServer] });
+    return system ??= systemNameServers(resolvConf);
+  }
+
+  /** The wire client's servers, or `undefined` for `Deno.resolveDns`. */
+  async function route(
     name: string,
-    type: "SRV" | "A" | "AAAA",
-    options: LookupOptions,
+    type: WireRecordType,
+  ): Promise<NameServer[] | undefined> {
+    if (transport === "deno") return undefined;
+    const found = await servers();
+    if (transport === "wire") {
+      if (!found.servers) {
+        throw new ResolveError(name, type, `no name server: ${found.reason}`);
+      }
+      return found.servers;
+    }
+    const usable = found.servers?.filter((s) => !missingNetPermission(s));
+    return usable?.length ? usable : undefined;
+  }
+
+  async function wire<T extends WireRecordType>(
+    name: string,
+    type: T,
+    servers: NameServer[],
+    caller: AbortSignal | undefined,
+  ): Promise<WireRecord<T>[]> {
+    const deadline = performance.now() + timeoutMs;
+    const errors: DnsResponseError[] = [];
+    for (let i = 0; i < servers.length; i++) {
+      const left = i === 0 ? timeoutMs : deadline - performance.now();
+      if (left <= 0) break;
+      const query = encodeQuery(name, type);
+      try {
+        return await exchange(servers[i], query, {
+          timeout: left / (servers.length - i),
+          signal: caller,
+        });
+      } catch (e) {
+        if (caller?.aborted) throw caller.reason;
+        if (!(e instanceof DnsResponseError)) throw e;
+        errors.push(e);
+      }
+    }
+    if (errors.length === 1 && servers.length === 1) throw errors[0];
+    const untried = servers.slice(errors.length).map(describeServer);
+    const reasons = errors.map((e) => e.reason);
+    if (untried.length) {
+      reasons.push(`not asked within ${timeoutMs} ms: ${untried.join(", ")}`);
+    }
+    throw new ResolveError(name, type, reasons.join("; "), {
+      cause: new AggregateError(errors, "every name server failed"),
+    });
+  }
+
+  async function deno<T>(
+    name: string,
+    type: WireRecordType,
+    caller: AbortSignal | undefined,
   ): Promise<T[]> {
-    const caller = options.signal;
-    caller?.throwIfAborted();
     const timer = AbortSignal.timeout(timeoutMs);
     const signal = caller ? AbortSignal.any([caller, timer]) : timer;
     try {
@@ -166,22 +305,36 @@ export function dnsResolver(options: DnsResolverOptions = {}): Resolver {
 
   function where(): string {
     return nameServer
-      ? ` from ${nameServer.ipAddr} port ${nameServer.port}`
+      ? ` from ${describeServer(nameServer)}`
       : " from the system resolver";
   }
 
+  async function lookup<T extends WireRecordType>(
+    name: string,
+    type: T,
+    options: LookupOptions,
+  ): Promise<WireRecord<T>[]> {
+    const caller = options.signal;
+    caller?.throwIfAborted();
+    const asked = queryName(name);
+    const via = await route(name, type);
+    caller?.throwIfAborted();
+    if (via) return await wire(asked, type, via, caller);
+    if (type !== "SRV") return await deno<WireRecord<T>>(asked, type, caller);
+    const records = await deno<Deno.SrvRecord>(asked, type, caller);
+    return records.map((r) => ({
+      priority: r.priority,
+      weight: r.weight,
+      port: r.port,
+      target: hostToALabel(stripDot(r.target)),
+    })) as WireRecord<T>[];
+  }
+
   return {
-    async srv(name, options = {}): Promise<SrvRecord[]> {
-      const records = await query<Deno.SrvRecord>(name, "SRV", options);
-      return records.map((r) => ({
-        priority: r.priority,
-        weight: r.weight,
-        port: r.port,
-        target: hostToALabel(stripDot(r.target)),
-      }));
-    },
-    a: (name, options = {}) => query<string>(name, "A", options),
-    aaaa: (name, options = {}) => query<string>(name, "AAAA", options),
+    srv: (name, options = {}): Promise<SrvRecord[]> =>
+      lookup(name, "SRV", options),
+    a: (name, options = {}) => lookup(name, "A", options),
+    aaaa: (name, options = {}) => lookup(name, "AAAA", options),
   };
 }
 
