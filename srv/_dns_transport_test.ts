@@ -78,21 +78,12 @@ interface RawServer extends NameServer {
 function startRaw(
   onUdp: (query: Uint8Array, n: number) => UdpReply[],
   onTcp?: (conn: Deno.Conn, query: Uint8Array) => Promise<void>,
+  hostname = "127.0.0.1",
 ): RawServer {
-  const sock = Deno.listenDatagram({
-    hostname: "127.0.0.1",
-    port: 0,
-    transport: "udp",
-  });
-  const other = Deno.listenDatagram({
-    hostname: "127.0.0.1",
-    port: 0,
-    transport: "udp",
-  });
+  const sock = Deno.listenDatagram({ hostname, port: 0, transport: "udp" });
+  const other = Deno.listenDatagram({ hostname, port: 0, transport: "udp" });
   const port = (sock.addr as Deno.NetAddr).port;
-  const listener = onTcp
-    ? Deno.listen({ hostname: "127.0.0.1", port })
-    : undefined;
+  const listener = onTcp ? Deno.listen({ hostname, port }) : undefined;
   const udp: Uint8Array[] = [];
   const tcp: Uint8Array[] = [];
   const tasks: Promise<unknown>[] = [];
@@ -130,7 +121,7 @@ function startRaw(
     );
   }
   return {
-    ipAddr: "127.0.0.1",
+    ipAddr: hostname,
     port,
     udp,
     tcp,
@@ -283,6 +274,42 @@ Deno.test("exchange over UDP", async (t) => {
       }
     },
   );
+
+  let v6 = true;
+  try {
+    Deno.listenDatagram({ hostname: "::1", port: 0, transport: "udp" })
+      .close();
+  } catch {
+    v6 = false;
+  }
+  await t.step({
+    name: "an IPv6 name server (::1), UDP and TCP, spoofs dropped",
+    ignore: !v6,
+    fn: async () => {
+      const s = startRaw(
+        (q) => [
+          { fromOtherPort: answer(q, { a: ["6.6.6.6"] }) },
+          answer(q, { flags: 0x0200 }),
+        ],
+        async (conn, q) => {
+          await conn.write(framed(answer(q, { a: ["192.0.2.6"] })));
+        },
+        "::1",
+      );
+      try {
+        const server = { ipAddr: "0:0::1", port: s.port }; // not canonical
+        assert.deepEqual(
+          await exchange(server, encodeQuery("v6.test", "A"), {
+            timeout: 1000,
+          }),
+          ["192.0.2.6"],
+        );
+        assert.equal(s.tcp.length, 1);
+      } finally {
+        await s.close();
+      }
+    },
+  });
 
   await t.step("the caller's abort rejects with its reason", async () => {
     const s = startRaw(() => []);

@@ -176,8 +176,8 @@ function show(s: string): string {
 /**
  * Check a name to look up and give it as A-labels without a trailing dot:
  * non-ASCII names are converted with UTS #46, then every label must be 1
- * to 63 printable ASCII bytes and the whole name at most 255 bytes on the
- * wire.
+ * to 63 printable ASCII bytes other than `\` and the whole name at most
+ * 255 bytes on the wire.
  *
  * @example
  * ```ts
@@ -189,7 +189,7 @@ function show(s: string): string {
  * @returns The name to put on the wire.
  * @throws {TypeError} For a name that is not a string, is empty, has an
  *   empty label, a label over 63 bytes, a character that is not printable
- *   ASCII after conversion, or is over 255 bytes on the wire.
+ *   ASCII (or is `\`) after conversion, or is over 255 bytes on the wire.
  */
 export function queryName(name: string): string {
   if (typeof name !== "string") {
