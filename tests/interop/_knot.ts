@@ -202,8 +202,9 @@ export async function startKnot(options: KnotOptions): Promise<RunningKnot> {
       `    rundir: ${q(`${dir}/run`)}`,
       `    listen: ${HOST}@${port}`,
       // Each forwarded (blackholed) query holds a UDP worker until
-      // blackholeMs; keep enough workers for the other queries.
-      `    udp-workers: 16`,
+      // blackholeMs, and knotd picks the worker by the source port: with
+      // 128 workers another query lands on a blocked one about 1 in 128.
+      `    udp-workers: 128`,
       `    tcp-workers: 4`,
       `    background-workers: 1`,
       `log:`,
