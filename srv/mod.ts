@@ -8,9 +8,12 @@
  *   JID domain as its SNI name.
  * - {@linkcode rfc2782Order} and {@linkcode seededRandom}: the weighted
  *   order on its own, reproducible when seeded.
- * - Resolvers: {@linkcode dnsResolver} (`Deno.resolveDns`, optional name
- *   server, per-lookup timeout) and {@linkcode memoryResolver} (an
- *   in-memory zone for tests).
+ * - Resolvers: {@linkcode dnsResolver} (a strict DNS wire client over UDP
+ *   and TCP that tells SERVFAIL from "no records", with the system's name
+ *   servers or an explicit one, per-lookup timeout; falls back to
+ *   `Deno.resolveDns` when it cannot) and {@linkcode memoryResolver} (an
+ *   in-memory zone for tests, with per-type failures, hangs and held
+ *   answers).
  * - Host-meta (opt-in): {@linkcode fetchHostMeta}, {@linkcode parseHostMeta}
  *   and {@linkcode createHostMetaSource} for XEP-0487 host-meta2 (and
  *   XEP-0156 links), HTTPS only, size-limited and strict; a Host Meta 2
