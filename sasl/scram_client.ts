@@ -13,12 +13,11 @@ import type { ScramCache } from "./scram_cache.ts";
 import {
   deriveScramKeys,
   SCRAM_HASH_LENGTH,
-  scramDigest,
   type ScramHash,
-  scramHmac,
   type ScramKeys,
   type ScramParams,
 } from "./scram_keys.ts";
+import { scramDigest, scramHmac } from "./_scram_crypto.ts";
 import {
   escapeSaslname,
   isNonce,

@@ -8,6 +8,7 @@
 
 import { saslprep } from "./saslprep.ts";
 import { utf8 } from "./_bytes.ts";
+import { scramDigest, scramHmac } from "./_scram_crypto.ts";
 
 /** The hash functions SCRAM is used with here. */
 export type ScramHash = "SHA-1" | "SHA-256";
@@ -38,7 +39,26 @@ export interface ScramKeys {
   serverKey: Uint8Array;
 }
 
-/** Check the parameters; throws TypeError / RangeError with clear text. */
+/**
+ * Check SCRAM parameters.
+ *
+ * @example
+ * ```ts
+ * import { checkScramParams } from "./scram_keys.ts";
+ *
+ * checkScramParams({ hash: "SHA-1", salt: new Uint8Array([1]), iterations: 4096 });
+ * try {
+ *   checkScramParams({ hash: "SHA-1", salt: new Uint8Array([1]), iterations: 0 });
+ * } catch (e) {
+ *   console.log((e as RangeError).name); // "RangeError"
+ * }
+ * ```
+ *
+ * @param params Hash, salt and iteration count.
+ * @throws {TypeError} If the hash is unknown or the salt empty.
+ * @throws {RangeError} If the iteration count is not an integer from 1 to
+ * 2^31-1.
+ */
 export function checkScramParams(params: ScramParams): void {
   if (params.hash !== "SHA-1" && params.hash !== "SHA-256") {
     throw new TypeError(
@@ -111,56 +131,6 @@ export async function saltedPassword(
     SCRAM_HASH_LENGTH[params.hash] * 8,
   );
   return new Uint8Array(bits);
-}
-
-/**
- * HMAC with a SCRAM hash.
- *
- * @example
- * ```ts
- * import { scramHmac } from "./scram_keys.ts";
- * const mac = await scramHmac("SHA-256", new Uint8Array([1]), new TextEncoder().encode("x"));
- * console.log(mac.length); // 32
- * ```
- *
- * @param hash The hash function.
- * @param key The HMAC key (non-empty).
- * @param data The message.
- * @returns The MAC.
- */
-export async function scramHmac(
-  hash: ScramHash,
-  key: Uint8Array,
-  data: Uint8Array,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const k = await crypto.subtle.importKey(
-    "raw",
-    key.slice(),
-    { name: "HMAC", hash },
-    false,
-    ["sign"],
-  );
-  return new Uint8Array(await crypto.subtle.sign("HMAC", k, data.slice()));
-}
-
-/**
- * A SCRAM hash of some bytes.
- *
- * @example
- * ```ts
- * import { scramDigest } from "./scram_keys.ts";
- * console.log((await scramDigest("SHA-1", new Uint8Array())).toHex()); // "da39a3ee5e6b4b0d3255bfef95601890afd80709"
- * ```
- *
- * @param hash The hash function.
- * @param data The bytes.
- * @returns The digest.
- */
-export async function scramDigest(
-  hash: ScramHash,
-  data: Uint8Array,
-): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await crypto.subtle.digest(hash, data.slice()));
 }
 
 /**

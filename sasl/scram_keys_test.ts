@@ -3,9 +3,8 @@ import {
   deriveScramKeys,
   keysFromSaltedPassword,
   saltedPassword,
-  scramDigest,
-  scramHmac,
 } from "./scram_keys.ts";
+import { scramDigest, scramHmac } from "./_scram_crypto.ts";
 
 const SHA1 = {
   hash: "SHA-1" as const,

@@ -20,12 +20,8 @@ import {
 import type { Identity, ServerMechanism, ServerStep } from "./mechanism.ts";
 import { SaslError } from "./sasl_error.ts";
 import { saslprep } from "./saslprep.ts";
-import {
-  SCRAM_HASH_LENGTH,
-  scramDigest,
-  type ScramHash,
-  scramHmac,
-} from "./scram_keys.ts";
+import { SCRAM_HASH_LENGTH, type ScramHash } from "./scram_keys.ts";
+import { scramDigest, scramHmac } from "./_scram_crypto.ts";
 import {
   isNonce,
   parseClientFinal,
