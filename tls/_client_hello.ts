@@ -14,6 +14,12 @@ export interface ClientHello {
   serverName: string | null;
   /** The ALPN protocols offered, or `null` without the extension. */
   alpn: string[] | null;
+  /**
+   * The highest TLS version offered, as on the wire (`0x0303` is TLS 1.2,
+   * `0x0304` TLS 1.3): from supported_versions if present, otherwise
+   * legacy_version.
+   */
+  maxVersion: number;
 }
 
 /** The result of {@linkcode parseClientHello}. */
@@ -26,6 +32,7 @@ const HANDSHAKE = 22;
 const CLIENT_HELLO = 1;
 const EXT_SERVER_NAME = 0;
 const EXT_ALPN = 16;
+const EXT_SUPPORTED_VERSIONS = 43;
 /** The most ClientHello bytes (records included) accepted. */
 export const MAX_HELLO_BYTES = 65536;
 
@@ -106,6 +113,8 @@ export function parseClientHello(data: Uint8Array): HelloParse {
 }
 
 function readHello(b: Uint8Array): ClientHello | undefined {
+  if (b.length < 2 + 32) return undefined;
+  const legacyVersion = b[0] * 256 + b[1];
   let p = 2 + 32; // legacy_version, random
   const u8 = () => (p < b.length ? b[p++] : -1);
   const u16 = () => {
@@ -123,7 +132,11 @@ function readHello(b: Uint8Array): ClientHello | undefined {
   const comp = u8();
   if (comp < 0) return undefined;
   p += comp;
-  const hello: ClientHello = { serverName: null, alpn: null };
+  const hello: ClientHello = {
+    serverName: null,
+    alpn: null,
+    maxVersion: legacyVersion,
+  };
   if (p > b.length) return undefined;
   if (p === b.length) return hello; // no extensions
   const extLen = u16();
@@ -159,6 +172,17 @@ function readHello(b: Uint8Array): ClientHello | undefined {
         p += n;
       }
       hello.alpn = list;
+    } else if (type === EXT_SUPPORTED_VERSIONS && len >= 1) {
+      const listEnd = p + 1 + b[p];
+      if (listEnd > extEnd || (listEnd - p - 1) % 2 !== 0) return undefined;
+      let max = 0;
+      for (let q = p + 1; q < listEnd; q += 2) {
+        const v = b[q] * 256 + b[q + 1];
+        // Skip GREASE values (RFC 8701: 0x?a?a).
+        if ((v & 0x0f0f) === 0x0a0a) continue;
+        if (v > max) max = v;
+      }
+      if (max > 0) hello.maxVersion = max;
     }
     p = extEnd;
   }

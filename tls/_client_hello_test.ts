@@ -43,6 +43,7 @@ Deno.test("ClientHello: SNI and ALPN of a real handshake", async (t) => {
       hello: {
         serverName: "xn--bcher-kva.example",
         alpn: ["xmpp-client", "xmpp-server"],
+        maxVersion: 0x0304,
       },
     });
   });
@@ -74,9 +75,68 @@ Deno.test("ClientHello: SNI and ALPN of a real handshake", async (t) => {
     const parsed = parseClientHello(await captureHello("example.org", null));
     assert.deepEqual(parsed, {
       state: "done",
-      hello: { serverName: "example.org", alpn: null },
+      hello: { serverName: "example.org", alpn: null, maxVersion: 0x0304 },
     });
   });
+});
+
+/** A minimal ClientHello: version, SNI only, optional supported_versions. */
+function hello(legacy: number, supported?: number[]): Uint8Array {
+  const ext: number[] = [];
+  const name = [...new TextEncoder().encode("a.example")];
+  ext.push(
+    0,
+    0,
+    0,
+    name.length + 5,
+    0,
+    name.length + 3,
+    0,
+    0,
+    name.length,
+    ...name,
+  );
+  if (supported) {
+    const list = supported.flatMap((v) => [v >> 8, v & 0xff]);
+    ext.push(0, 43, 0, list.length + 1, list.length, ...list);
+  }
+  const body = [
+    legacy >> 8,
+    legacy & 0xff,
+    ...new Array(32).fill(0),
+    0, // session id
+    0,
+    2,
+    0xc0,
+    0x2f, // one cipher suite
+    1,
+    0, // null compression
+    ext.length >> 8,
+    ext.length & 0xff,
+    ...ext,
+  ];
+  const hs = [1, 0, body.length >> 8, body.length & 0xff, ...body];
+  return Uint8Array.from([0x16, 3, 1, hs.length >> 8, hs.length & 0xff, ...hs]);
+}
+
+Deno.test("ClientHello: the highest version offered", async (t) => {
+  const table: [string, Uint8Array, number][] = [
+    ["TLS 1.1 only", hello(0x0302), 0x0302],
+    ["TLS 1.0 only", hello(0x0301), 0x0301],
+    ["TLS 1.2 legacy", hello(0x0303), 0x0303],
+    ["supported_versions 1.3", hello(0x0303, [0x0304, 0x0303]), 0x0304],
+    ["GREASE ignored", hello(0x0303, [0x7a7a, 0x0303]), 0x0303],
+  ];
+  for (const [name, bytes, max] of table) {
+    await t.step(name, () => {
+      const parsed = parseClientHello(bytes);
+      assert.equal(parsed.state, "done");
+      if (parsed.state === "done") {
+        assert.equal(parsed.hello.maxVersion, max);
+        assert.equal(parsed.hello.serverName, "a.example");
+      }
+    });
+  }
 });
 
 Deno.test("ClientHello: not TLS", async (t) => {

@@ -80,9 +80,9 @@ export interface TlsConnectOptions extends TrustOptions {
    * Refuse a server that selects no ALPN protocol. A server that selects a
    * protocol not offered is always refused. Off by default because XEP-0368
    * only says servers SHOULD negotiate ALPN, and deployed servers often
-   * don't (ejabberd negotiates `xmpp-client`; Prosody without `ssl.alpn`
-   * selects none): refusing them would leave users without a secure
-   * connection, while the certificate check still authenticates the server.
+   * don't (neither Prosody nor ejabberd selected one in the interop tests):
+   * refusing them would leave users without a secure connection, while the
+   * certificate check still authenticates the server.
    * Turn it on where cross-protocol attacks (ALPACA) matter more.
    *
    * @default {false}

@@ -36,6 +36,7 @@ import {
 } from "./_bridge.ts";
 import {
   ALERT_NO_APPLICATION_PROTOCOL,
+  ALERT_PROTOCOL_VERSION,
   ALERT_UNRECOGNIZED_NAME,
   alertRecord,
   type ClientHello,
@@ -231,7 +232,11 @@ const REFUSAL_LINGER = 1000;
 
 /** Refusal with the alert to send first. */
 function refusal(
-  code: "unknown-server-name" | "alpn-mismatch" | "alpn-missing",
+  code:
+    | "unknown-server-name"
+    | "alpn-mismatch"
+    | "alpn-missing"
+    | "protocol-version",
   message: string,
   serverName: string | undefined,
   alert: number,
@@ -325,6 +330,20 @@ export async function tlsAccept(
       }
     }
     sni = name ?? undefined;
+    if (hello.maxVersion < 0x0303) {
+      const v = hello.maxVersion === 0x0302
+        ? "TLS 1.1"
+        : hello.maxVersion === 0x0301
+        ? "TLS 1.0"
+        : "SSL";
+      throw refusal(
+        "protocol-version",
+        `the client offers at most ${v}; only TLS 1.2 and 1.3 are ` +
+          `accepted (RFC 7590): the client must enable TLS 1.2 or later`,
+        sni,
+        ALERT_PROTOCOL_VERSION,
+      );
+    }
     if (hello.alpn === null) {
       if (s.requireAlpn) {
         throw refusal(
@@ -390,6 +409,11 @@ export async function tlsAccept(
   // 2. The handshake, by the engine.
   const ctx = { side: "server" as const, serverName: sni };
   let socket: tls.TLSSocket;
+  // Hold the ClientHello back until the engine has started: Deno 2.9.6
+  // crashes the process (an uncaught TypeError in TLSSocket._start) when the
+  // engine already holds a ClientHello it refuses (TLS 1.1, no common cipher
+  // suite) at the moment _start runs.
+  bridge.gate(false);
   try {
     socket = new tls.TLSSocket(bridge, {
       isServer: true,
@@ -408,6 +432,11 @@ export async function tlsAccept(
     throw toTlsError(e, ctx);
   }
   const secure = new TlsDuplex(socket, bridge, s.highWaterMark);
+  // Start the engine with nothing to process yet (tls.Server does this for
+  // its sockets; Deno would otherwise start it on a later tick), then let
+  // the ClientHello through.
+  (socket as unknown as { _start?: () => void })._start?.();
+  bridge.gate(true);
   try {
     await awaitHandshake(socket, {
       event: "secure",

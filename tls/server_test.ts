@@ -230,8 +230,73 @@ Deno.test("tlsAccept: client certificates", async (t) => {
   });
 });
 
+/** A minimal hand-made ClientHello (SNI localhost, one cipher suite). */
+function craftedHello(version: number, suite: number): Uint8Array {
+  const name = [...new TextEncoder().encode("localhost")];
+  const ext = [
+    0,
+    0,
+    0,
+    name.length + 5,
+    0,
+    name.length + 3,
+    0,
+    0,
+    name.length,
+    ...name,
+  ];
+  const body = [
+    version >> 8,
+    version & 0xff,
+    ...new Array(32).fill(7),
+    0,
+    0,
+    2,
+    suite >> 8,
+    suite & 0xff,
+    1,
+    0,
+    ext.length >> 8,
+    ext.length & 0xff,
+    ...ext,
+  ];
+  const hs = [1, 0, body.length >> 8, body.length & 0xff, ...body];
+  return Uint8Array.from([0x16, 3, 1, hs.length >> 8, hs.length & 0xff, ...hs]);
+}
+
 Deno.test("tlsAccept: refusals before the engine", async (t) => {
   const certificates = { localhost: LOCALHOST };
+  await t.step("a TLS 1.1 client: protocol_version alert", async () => {
+    const [a, b] = memoryPair();
+    const w = a.writable.getWriter();
+    await w.write(craftedHello(0x0302, 0xc013));
+    const r = a.readable.getReader();
+    const [result, alert] = await Promise.all([
+      tlsAccept(b, { certificates }).then(() => null, (e) => e),
+      r.read(),
+    ]);
+    assert.ok(result instanceof TlsError && result.code === "protocol-version");
+    assert.match(result.message, /TLS 1\.1/);
+    assert.deepEqual([...alert.value!], [0x15, 3, 3, 0, 2, 2, 70]);
+    a.close();
+  });
+  await t.step(
+    "an engine failure on the first flight does not crash",
+    async () => {
+      // TLS 1.2 with only TLS_RSA_WITH_AES_128_CBC_SHA: the engine refuses it.
+      // Deno 2.9.6 threw an uncaught TypeError from TLSSocket._start here.
+      const [a, b] = memoryPair();
+      const w = a.writable.getWriter();
+      await w.write(craftedHello(0x0303, 0x002f));
+      const drain = a.readable.pipeTo(new WritableStream()).catch(() => {});
+      await assert.rejects(
+        tlsAccept(b, { certificates }),
+        (e: unknown) => e instanceof TlsError && e.code === "handshake-failed",
+      );
+      a.close();
+      await drain;
+    },
+  );
   await t.step("plaintext XMPP on a TLS port: refused at once", async () => {
     const [a, b] = memoryPair();
     const w = a.writable.getWriter();
