@@ -9,8 +9,11 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { ALPN_CLIENT, ALPN_SERVER } from "./alpn.ts";
 import { DEFAULT_HIGH_WATER_MARK } from "./_bridge.ts";
 import { pemToDer } from "./_x509.ts";
-import { DEFAULT_TLS_TIMEOUT } from "./client.ts";
-import { checkHighWaterMark, checkTimeout } from "./_options.ts";
+import {
+  checkHighWaterMark,
+  checkTimeout,
+  DEFAULT_TIMEOUT,
+} from "./_options.ts";
 import { normalizeServerName } from "./identity.ts";
 import type {
   CertificateKey,
@@ -135,7 +138,7 @@ export function acceptSettings(options: TlsAcceptOptions): Settings {
     clientCertificate,
     clientCa,
     clientAnchors,
-    timeout: checkTimeout(options.timeout ?? DEFAULT_TLS_TIMEOUT, "timeout"),
+    timeout: checkTimeout(options.timeout ?? DEFAULT_TIMEOUT, "timeout"),
     highWaterMark,
   };
 }

@@ -464,6 +464,17 @@ export function toTlsError(err: unknown, ctx: ErrorContext): TlsError {
       opts,
     );
   }
+  if (
+    code === "ERR_SSL_WRONG_VERSION_NUMBER" || /InvalidContentType/.test(msg)
+  ) {
+    return new TlsError(
+      "handshake-failed",
+      `${peer} did not answer with TLS (${msg}): is this a STARTTLS ` +
+        `(plaintext) port dialled as Direct TLS? Use the port from the ` +
+        `_xmpps-client / _xmpps-server SRV records for Direct TLS`,
+      opts,
+    );
+  }
   return new TlsError(
     "handshake-failed",
     `the TLS handshake with ${peer} failed: ${msg}. ` +

@@ -82,6 +82,15 @@ Deno.test("bridge: engine errors become TlsErrors with advice", async (t) => {
       "handshake-failed",
       /ECDHE and AEAD/,
     ],
+    [
+      "plaintext answer",
+      err(
+        "ERR_SSL_WRONG_VERSION_NUMBER",
+        "received corrupt message of type InvalidContentType",
+      ),
+      "handshake-failed",
+      /STARTTLS/,
+    ],
   ];
   for (const [name, e, code, advice] of table) {
     await t.step(name, () => {

@@ -4,6 +4,9 @@
  * @module
  */
 
+/** The default handshake timeout in milliseconds (client and server). */
+export const DEFAULT_TIMEOUT = 10_000;
+
 /** A positive finite number of milliseconds, or a `RangeError`. */
 export function checkTimeout(value: unknown, name: string): number {
   if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {

@@ -4,9 +4,25 @@
  * @module
  */
 
-/** ALPN for client-to-server streams. */
+/**
+ * ALPN for client-to-server streams.
+ *
+ * @example
+ * ```ts
+ * import { ALPN_CLIENT } from "./alpn.ts";
+ * console.log(ALPN_CLIENT); // "xmpp-client"
+ * ```
+ */
 export const ALPN_CLIENT = "xmpp-client";
-/** ALPN for server-to-server streams. */
+/**
+ * ALPN for server-to-server streams.
+ *
+ * @example
+ * ```ts
+ * import { ALPN_SERVER } from "./alpn.ts";
+ * console.log(ALPN_SERVER); // "xmpp-server"
+ * ```
+ */
 export const ALPN_SERVER = "xmpp-server";
 
 /**

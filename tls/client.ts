@@ -33,7 +33,12 @@ import {
   TlsDuplex,
   toTlsError,
 } from "./_bridge.ts";
-import { checkHighWaterMark, checkTimeout } from "./_options.ts";
+import { checkCertificateKey } from "./_accept_settings.ts";
+import {
+  checkHighWaterMark,
+  checkTimeout,
+  DEFAULT_TIMEOUT,
+} from "./_options.ts";
 import { peerCertificate, peerChain } from "./_peer.ts";
 import { normalizeServerName, verifyServerIdentity } from "./identity.ts";
 import { checkPins, verifyPins } from "./pins.ts";
@@ -46,8 +51,16 @@ import {
 } from "./policy.ts";
 import { TlsError } from "./tls_error.ts";
 
-/** Default handshake timeout in milliseconds. */
-export const DEFAULT_TLS_TIMEOUT = 10_000;
+/**
+ * Default handshake timeout in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TLS_TIMEOUT } from "./client.ts";
+ * console.log(DEFAULT_TLS_TIMEOUT); // 10000
+ * ```
+ */
+export const DEFAULT_TLS_TIMEOUT: number = DEFAULT_TIMEOUT;
 
 /**
  * Options for {@linkcode tlsConnect}.
@@ -231,6 +244,12 @@ export async function tlsConnect(
     );
     if ((options.cert === undefined) !== (options.key === undefined)) {
       throw new TypeError("cert and key must be given together");
+    }
+    if (options.cert !== undefined) {
+      checkCertificateKey(
+        { cert: options.cert, key: options.key },
+        "the client certificate (cert, key)",
+      );
     }
     options.signal?.throwIfAborted();
   } catch (e) {

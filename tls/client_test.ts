@@ -246,6 +246,28 @@ Deno.test("tlsConnect: refusals", async (t) => {
     await drain;
   });
 
+  await t.step(
+    "a server that does not speak TLS (plaintext XMPP)",
+    async () => {
+      const [a, b] = memoryPair();
+      const r = b.readable.getReader();
+      const w = b.writable.getWriter();
+      const answering = r.read().then(() =>
+        w.write(
+          new TextEncoder().encode("<?xml version='1.0'?><stream:stream>"),
+        )
+      );
+      await assert.rejects(
+        tlsConnect(a, { serverName: "localhost", ...trust }),
+        (e: unknown) =>
+          e instanceof TlsError && e.code === "handshake-failed" &&
+          /did not answer with TLS/.test(e.message),
+      );
+      await answering.catch(() => {});
+      b.close();
+    },
+  );
+
   await t.step("the server closes during the handshake", async () => {
     const [a, b] = memoryPair();
     const r = b.readable.getReader();
@@ -296,6 +318,10 @@ Deno.test("tlsConnect: bad options are refused and the duplex closed", async (t)
     ["bad pin", { pins: ["abc"] }, TypeError],
     ["bad CA", { ca: "not pem" }, TypeError],
     ["cert without key", { cert: LOCALHOST.cert }, TypeError],
+    ["key of another certificate", {
+      cert: LOCALHOST.cert,
+      key: read("other.test.key"),
+    }, TypeError],
     ["timeout 0", { timeout: 0 }, RangeError],
     ["negative highWaterMark", { highWaterMark: -1 }, RangeError],
   ];

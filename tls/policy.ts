@@ -23,15 +23,37 @@ import tls from "node:tls";
 import { pemToDer } from "./_x509.ts";
 import { TlsError } from "./tls_error.ts";
 
-/** The lowest TLS version accepted. */
+/**
+ * The lowest TLS version accepted.
+ *
+ * @example
+ * ```ts
+ * import { TLS_MIN_VERSION } from "./policy.ts";
+ * console.log(TLS_MIN_VERSION); // "TLSv1.2"
+ * ```
+ */
 export const TLS_MIN_VERSION = "TLSv1.2";
 
-/** The highest (and preferred) TLS version. */
+/**
+ * The highest (and preferred) TLS version.
+ *
+ * @example
+ * ```ts
+ * import { TLS_MAX_VERSION } from "./policy.ts";
+ * console.log(TLS_MAX_VERSION); // "TLSv1.3"
+ * ```
+ */
 export const TLS_MAX_VERSION = "TLSv1.3";
 
 /**
  * The TLS 1.3 cipher suites accepted (all of RFC 8446's mandatory and
  * recommended AEAD suites), as the engine names them.
+ *
+ * @example
+ * ```ts
+ * import { TLS13_CIPHER_SUITES } from "./policy.ts";
+ * console.log(TLS13_CIPHER_SUITES.includes("TLS_AES_128_GCM_SHA256")); // true
+ * ```
  */
 export const TLS13_CIPHER_SUITES: readonly string[] = Object.freeze([
   "TLS_AES_256_GCM_SHA384",
@@ -43,6 +65,13 @@ export const TLS13_CIPHER_SUITES: readonly string[] = Object.freeze([
  * The TLS 1.2 cipher suites accepted: ECDHE (forward secrecy) with an AEAD
  * cipher, ECDSA or RSA certificates (RFC 9325 §4.2), in OpenSSL naming as
  * node's `getCipher().name` reports them.
+ *
+ * @example
+ * ```ts
+ * import { TLS12_CIPHER_SUITES } from "./policy.ts";
+ * console.log(TLS12_CIPHER_SUITES.includes("ECDHE-RSA-AES128-GCM-SHA256")); // true
+ * console.log(TLS12_CIPHER_SUITES.includes("AES128-SHA")); // false
+ * ```
  */
 export const TLS12_CIPHER_SUITES: readonly string[] = Object.freeze([
   "ECDHE-ECDSA-AES256-GCM-SHA384",
@@ -180,7 +209,16 @@ export interface TrustOptions {
   systemCa?: boolean;
 }
 
-/** What {@linkcode trustAnchors} returns. */
+/**
+ * What {@linkcode trustAnchors} returns.
+ *
+ * @example
+ * ```ts
+ * import type { TrustAnchors } from "./policy.ts";
+ * const anchors: TrustAnchors = { ca: [] };
+ * console.log(anchors.missing ?? "complete"); // "complete"
+ * ```
+ */
 export interface TrustAnchors {
   /** PEM certificates for the engine's `ca` option (added to its store). */
   ca: string[];

@@ -136,6 +136,23 @@ for (const [name, start] of servers) {
         );
       });
 
+      await t.step("the STARTTLS port dialled as Direct TLS", async () => {
+        const e = await dialDirectTls(candidate(srv.c2sPort), {
+          ...trust(),
+          timeout: 5000,
+        }).then((d) => {
+          d.close();
+          return undefined;
+        }, (e) => e);
+        assert.ok(e instanceof TlsError, String(e));
+        console.log(
+          `${name}: Direct TLS to the STARTTLS port -> ${e.code}: ${e.message}`,
+        );
+        assert.ok(
+          e.code === "handshake-failed" || e.code === "handshake-timeout",
+        );
+      });
+
       await t.step("without the test CA", async () => {
         await assert.rejects(
           dialDirectTls(candidate(srv.c2sDirectTlsPort), { systemCa: false }),
