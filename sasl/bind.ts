@@ -308,6 +308,11 @@ export interface AcceptBindOptions {
    */
   sendFeatures?: boolean;
   /**
+   * The client's first bind request, when the caller already read it (as the
+   * stream-feature negotiation loop does); it is handled before reading on.
+   */
+  first?: Element;
+  /**
    * More features to send with `<bind/>`.
    *
    * @default {[]}
@@ -398,8 +403,10 @@ export async function acceptBind(
     }
   };
 
+  let first = options.first;
   for (;;) {
-    const el = await xs.read({ signal: options.signal });
+    const el = first ?? await xs.read({ signal: options.signal });
+    first = undefined;
     if (el === null) {
       await xs.close();
       throw new StreamError(

@@ -74,3 +74,4 @@ export * from "./external.ts";
 export * from "./feature.ts";
 export * from "./negotiate.ts";
 export * from "./bind.ts";
+export * from "./stream_features.ts";

@@ -506,6 +506,11 @@ export interface AcceptAuthOptions {
    */
   sendFeatures?: boolean;
   /**
+   * The client's first SASL element, when the caller already read it (as the
+   * stream-feature negotiation loop does); it is handled before reading on.
+   */
+  first?: Element;
+  /**
    * More features to send with the SASL ones.
    *
    * @default {[]}
@@ -692,8 +697,10 @@ export async function acceptAuth(
     }
   };
 
+  let first = options.first;
   for (;;) {
-    const el = await xs.read({ signal: options.signal });
+    const el = first ?? await xs.read({ signal: options.signal });
+    first = undefined;
     if (el === null) {
       await xs.close();
       throw new StreamError(

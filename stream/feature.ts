@@ -42,6 +42,12 @@ export interface FeatureContext {
   state: Readonly<SessionState>;
   /** Aborts the negotiation. */
   signal?: AbortSignal;
+  /**
+   * Initiating entity: the whole `<stream:features/>` element the offered
+   * feature came in (some features read siblings, such as XEP-0440's
+   * channel-binding types next to SASL's mechanisms).
+   */
+  features?: Element;
 }
 
 /** What a feature's negotiation produced. */
@@ -53,6 +59,11 @@ export interface FeatureResult {
   stream: XmlStream;
   /** Flags and identities the feature established. */
   state?: Partial<SessionState>;
+  /**
+   * Initiating entity, after a restart: the new `<stream:features/>` when
+   * the feature already read them (the loop then does not read again).
+   */
+  features?: Element;
 }
 
 /**
@@ -90,12 +101,15 @@ export interface StreamFeature {
   /** Flags none of which may be set (STARTTLS: `secure`; SASL: `authenticated`). */
   readonly prohibited?: readonly StateFlag[];
   /**
-   * Receiving entity: the element to list in `<stream:features/>`, or `null`
-   * to leave it out this time. Mark it mandatory-to-negotiate with a
+   * Receiving entity: the element (or elements) to list in
+   * `<stream:features/>`, or `null` to leave the feature out this time. Mark it mandatory-to-negotiate with a
    * `<required/>` child where the feature's specification defines one, and
    * say so in {@linkcode StreamFeature.required}.
    */
-  list?(state: Readonly<SessionState>): Element | null;
+  list?(
+    state: Readonly<SessionState>,
+    stream: XmlStream,
+  ): Element | Element[] | null | Promise<Element | Element[] | null>;
   /**
    * Receiving entity: whether the initiating entity must negotiate this
    * feature before sending stanzas.

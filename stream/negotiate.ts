@@ -159,7 +159,7 @@ export async function negotiateClient(
     );
     if (feature === undefined) break;
     const result = await feature.negotiate!(
-      { stream, state: { ...state }, signal },
+      { stream, state: { ...state }, signal, features },
       offeredBy(features, feature)!,
     );
     done.add(feature);
@@ -176,7 +176,7 @@ export async function negotiateClient(
         );
       }
       state.secure ||= stream.info.secure;
-      features = await stream.readFeatures({ signal });
+      features = result.features ?? await stream.readFeatures({ signal });
       done = new Set();
     }
   }
@@ -245,13 +245,15 @@ export async function negotiateServer(
   const state = initialState(stream, options.state);
   let restarts = 0;
   for (;;) {
-    const listed: { feature: StreamFeature; element: Element }[] = [];
+    const listed: { feature: StreamFeature; elements: Element[] }[] = [];
     for (const feature of options.features) {
       if (feature.accept === undefined || !usable(feature, state)) continue;
-      const element = feature.list?.(state) ?? null;
-      if (element !== null) listed.push({ feature, element });
+      const listing = await feature.list?.(state, stream) ?? null;
+      if (listing === null) continue;
+      const elements = Array.isArray(listing) ? listing : [listing];
+      if (elements.length > 0) listed.push({ feature, elements });
     }
-    await stream.sendFeatures(listed.map((l) => l.element));
+    await stream.sendFeatures(listed.flatMap((l) => l.elements));
     const done = new Set<StreamFeature>();
     let restarted = false;
     while (!restarted) {
