@@ -190,6 +190,12 @@ export interface ListenDirectTlsOptions extends TlsAcceptOptions {
    */
   maxHandshakes?: number;
   /**
+   * Aborting it closes the listener, as `close()` does (without waiting).
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
    * Called for each connection whose handshake failed (the connection is
    * already closed).
    *
@@ -251,6 +257,14 @@ class Listener implements DirectTlsListener {
     });
     this.addr = this.#listener.addr;
     this.#loop = this.#acceptLoop();
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => this.#shutdown();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#loop = this.#loop.finally(() =>
+        signal.removeEventListener("abort", onAbort)
+      );
+    }
   }
 
   get #used(): number {
@@ -291,9 +305,7 @@ class Listener implements DirectTlsListener {
       fromConn(conn, { noDelay: true, readSize: READ_SIZE }),
       {
         ...this.#options,
-        signal: this.#options.signal
-          ? AbortSignal.any([this.#options.signal, this.#abort.signal])
-          : this.#abort.signal,
+        signal: this.#abort.signal,
       },
     ).then(
       (duplex) => {

@@ -205,6 +205,24 @@ Deno.test("Direct TLS: close() ends accept() and iteration", async () => {
   await assert.rejects(listener.accept(), Deno.errors.BadResource);
 });
 
+Deno.test("Direct TLS: the listener's signal closes it", async () => {
+  const ac = new AbortController();
+  const listener = listenDirectTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    certificates: { localhost: LOCALHOST },
+    signal: ac.signal,
+  });
+  const pending = listener.accept().then(() => "a connection", (e) => e);
+  ac.abort();
+  assert.ok((await pending) instanceof Deno.errors.BadResource);
+  await listener.close();
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    Deno.errors.ConnectionRefused,
+  );
+});
+
 Deno.test("Direct TLS: dialer arguments and aborts", async (t) => {
   await t.step("a STARTTLS candidate is refused", async () => {
     await assert.rejects(
