@@ -49,3 +49,4 @@ export type {
   CandidateSource,
   CandidateTransport,
 } from "../srv/candidate.ts";
+export * from "./throwaway_ca.ts";
