@@ -282,10 +282,13 @@ export async function startKnot(options: KnotOptions): Promise<RunningKnot> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await Deno.resolveDns(origins[0], "SOA", {
-          nameServer,
-          signal: AbortSignal.timeout(300),
-        });
+        // A raw query rather than Deno.resolveDns, which never asks about
+        // "localhost" (it answers NotFound itself).
+        const { rcode } = await rawQuery(nameServer, {
+          name: origins[0],
+          type: 6, // SOA
+        }, { timeoutMs: 300 });
+        if (rcode !== 0) throw new Error(`rcode ${rcode}`);
         break;
       } catch (e) {
         if (exited) {
@@ -366,12 +369,15 @@ export async function startKnot(options: KnotOptions): Promise<RunningKnot> {
  *
  * @param nameServer Where to ask.
  * @param question The name and the type number (33 for SRV).
+ * @param options How long to wait for the answer (default 2000 ms).
  * @returns The rcode and the number of answer records.
  */
 export async function rawQuery(
   nameServer: { ipAddr: string; port: number },
   question: { name: string; type: number },
+  options: { timeoutMs?: number } = {},
 ): Promise<{ rcode: number; answers: number }> {
+  const timeoutMs = options.timeoutMs ?? 2000;
   const id = Math.floor(Math.random() * 65536);
   const msg: number[] = [id >> 8, id & 255, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
   for (const label of question.name.split(".").filter(Boolean)) {
@@ -395,8 +401,11 @@ export async function rawQuery(
       sock.receive().then(([b]) => b),
       new Promise<never>((_, reject) =>
         timer = setTimeout(
-          () => reject(new Error(`no answer to ${question.name} in 2000 ms`)),
-          2000,
+          () =>
+            reject(
+              new Error(`no answer to ${question.name} in ${timeoutMs} ms`),
+            ),
+          timeoutMs,
         )
       ),
     ]).finally(() => clearTimeout(timer));
