@@ -174,6 +174,7 @@ function _emptyResult(candidate: Candidate): CandidateResult {
     addresses: [],
     address: null,
     tcpMs: null,
+    tcpErrors: [],
     starttls: null,
     sni: candidate.serverName,
     tlsVersion: null,
@@ -230,8 +231,8 @@ export function certificateReport(
 async function _tcp(
   ctx: _Context,
   addresses: TargetAddress[],
+  failures: string[] = [],
 ): Promise<{ conn: Deno.TcpConn; address: string; ms: number }> {
-  const failures: string[] = [];
   for (const { ip } of addresses) {
     const start = performance.now();
     try {
@@ -415,13 +416,13 @@ export async function probeCandidate(
     _enter(ctx, "resolve");
     addresses = await resolveAddresses(candidate, {
       resolver: options.resolver ?? dnsResolver(),
-      timeout: _remaining(ctx),
+      timeout: _remaining(ctx) + 1000,
       signal: ctx.signal,
     });
     result.addresses = addresses.map((a) => a.ip);
 
     _enter(ctx, "tcp");
-    const tcp = await _tcp(ctx, addresses);
+    const tcp = await _tcp(ctx, addresses, result.tcpErrors);
     result.address = tcp.address;
     result.tcpMs = tcp.ms;
     let raw: Duplex = fromConn(tcp.conn, { noDelay: true });
@@ -437,7 +438,8 @@ export async function probeCandidate(
       alpn: candidate.alpn,
       ca,
       systemCa,
-      timeout: _remaining(ctx),
+      // Our signal, not the handshake timer, ends a silent server.
+      timeout: _remaining(ctx) + 1000,
       signal: ctx.signal,
     });
     ctx.open.add(secure);
@@ -517,7 +519,7 @@ async function _inspect(
       serverName: ctx.candidate.serverName,
       alpn: ctx.candidate.alpn,
       ca: trustAnchors({ ca: trust.ca, systemCa: trust.systemCa }).ca,
-      timeout: _remaining(ctx),
+      timeout: _remaining(ctx) + 1000,
       signal: ctx.signal,
     });
     result.inspected = true;

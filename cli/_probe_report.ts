@@ -56,6 +56,8 @@ export interface CandidateResult {
   address: string | null;
   /** Milliseconds the successful TCP connect took, or `null`. */
   tcpMs: number | null;
+  /** Addresses TCP failed on, each as `"address: reason"`, in order. */
+  tcpErrors: string[];
   /**
    * STARTTLS candidates: what the plaintext features offered (`"required"`,
    * `"optional"`, `"none"`), or `null` if not reached; Direct TLS: `null`.
