@@ -49,6 +49,11 @@ export interface ClientNegotiationOptions {
   maxRestarts?: number;
   /** Aborts the negotiation. */
   signal?: AbortSignal;
+  /**
+   * The `<stream:features/>` already read from `stream`, when the caller
+   * read them (the loop then starts from these instead of reading).
+   */
+  offered?: Element;
 }
 
 /** Options for {@linkcode negotiateServer}. */
@@ -134,7 +139,8 @@ function offeredBy(features: Element, f: StreamFeature): Element | undefined {
  * await Promise.all([client.stream.close(), server.stream.close()]);
  * ```
  *
- * @param stream An open stream, before its first `<stream:features/>`.
+ * @param stream An open stream, before its first `<stream:features/>` (or
+ * after it, passing it as `options.offered`).
  * @param options The features, the starting state and the policy.
  * @returns The negotiated stream and state.
  * @throws {StreamError} `unsupported-feature` when the peer requires a
@@ -148,7 +154,7 @@ export async function negotiateClient(
   const { signal } = options;
   const maxRestarts = options.maxRestarts ?? 8;
   const state = initialState(stream, options.state);
-  let features = await stream.readFeatures({ signal });
+  let features = options.offered ?? await stream.readFeatures({ signal });
   let restarts = 0;
   let done = new Set<StreamFeature>();
   for (;;) {

@@ -221,3 +221,16 @@ Deno.test("negotiate: refusals", async (t) => {
     assert.equal(server.status, "rejected");
   });
 });
+
+Deno.test("negotiate: the client can start from features already read", async () => {
+  const [c, s] = await pair();
+  const serving = negotiateServer(s, { features: [restart, bind] });
+  const offered = await c.readFeatures();
+  assert.ok(offered.getChild("restart", NS));
+  const [client, server] = await Promise.all([
+    negotiateClient(c, { features: [restart, bind], offered }),
+    serving,
+  ]);
+  assert.equal(client.state.jid, "alice@example.org/x");
+  await Promise.all([client.stream.close(), server.stream.close()]);
+});
