@@ -48,7 +48,7 @@ function _dnsSection(report: ProbeReport, out: string[]): void {
   const lookups = [report.lookups.starttls, report.lookups.directTls];
   const width = Math.max(...lookups.map((l) => l.name.length)) + 2;
   for (const l of lookups) {
-    out.push(`  ${_pad(l.name, width)}${_lookupStatus(l)}, ${_ms(l.ms)}`);
+    out.push(`  ${_pad(l.name, width)}${_lookupStatus(l)} (${_ms(l.ms)})`);
     for (const r of l.records) {
       const target = r.target === "." || r.target === "" ? "." : `${r.target}.`;
       out.push(

@@ -129,10 +129,10 @@ Deno.test("renderText: lookups, records, skipped, table, results, verdict", () =
   assert.ok(text.endsWith("Verdict: ok: 1 secure candidate of 2 (1 failed)\n"));
   for (
     const expected of [
-      /_xmpp-client\._tcp\.example\.org +2 records, 3\.2 ms/,
+      /_xmpp-client\._tcp\.example\.org +2 records \(3\.2 ms\)/,
       /priority 10 {2}weight 5 {2}port 5222 {2}xmpp\.example\.org\./,
       /priority 0 {2}weight 0 {2}port 5222 {2}\.\n/,
-      /_xmpps-client\._tcp\.example\.org +lookup failed: .*timeout, 5000 ms/,
+      /_xmpps-client\._tcp\.example\.org +lookup failed: .*timeout \(5000 ms\)/,
       /skipped from _xmpp-client\._tcp: 0 0 5222 \. \(target "\." among other records\)/,
       /# +transport +host:port +priority +weight +source/,
       /1 +directtls +tls\.example\.org:443 +5 +1 +srv/,

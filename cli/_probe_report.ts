@@ -205,7 +205,8 @@ function count(n: number, what: string): string {
  * ```
  *
  * @param facts The status, domain, number of secure candidates, number of
- *   candidates, and the discovery error for `"discovery-failed"`.
+ *   candidates, and for `"discovery-failed"` why (the `DiscoveryError`
+ *   code; default `"lookup-failed"`).
  * @returns The verdict.
  */
 export function verdictOf(facts: {
@@ -213,7 +214,7 @@ export function verdictOf(facts: {
   domain: string;
   secure: number;
   total: number;
-  error?: string | null;
+  reason?: "lookup-failed" | "no-usable-records";
 }): string {
   const { status, domain, secure, total } = facts;
   switch (status) {
@@ -230,7 +231,9 @@ export function verdictOf(facts: {
     case "no-service":
       return `no service: ${domain} declares that it offers no XMPP service (SRV target ".")`;
     case "discovery-failed":
-      return `discovery failed: ${facts.error ?? `no candidate for ${domain}`}`;
+      return facts.reason === "no-usable-records"
+        ? `discovery failed: ${domain} publishes SRV records, but none can be used`
+        : `discovery failed: the SRV lookups of ${domain} failed`;
     case "discovered":
       return `discovered ${
         count(total, "candidate")

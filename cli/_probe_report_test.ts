@@ -20,12 +20,16 @@ Deno.test("verdictOf: every status", () => {
     /^no service: example\.org .*"\."/,
   );
   assert.equal(
-    verdictOf({ ...base, status: "discovery-failed", error: "boom" }),
-    "discovery failed: boom",
+    verdictOf({ ...base, status: "discovery-failed" }),
+    "discovery failed: the SRV lookups of example.org failed",
   );
   assert.equal(
-    verdictOf({ ...base, status: "discovery-failed" }),
-    "discovery failed: no candidate for example.org",
+    verdictOf({
+      ...base,
+      status: "discovery-failed",
+      reason: "no-usable-records",
+    }),
+    "discovery failed: example.org publishes SRV records, but none can be used",
   );
   assert.equal(
     verdictOf({ ...base, status: "discovered", total: 1 }),

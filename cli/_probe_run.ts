@@ -228,18 +228,20 @@ export async function probe(
   const finish = (
     fields: Omit<ProbeReport, "verdict" | "ms" | "secure"> & {
       secure?: number;
+      reason?: "lookup-failed" | "no-usable-records";
     },
   ): ProbeReport => {
+    const { reason, ...rest } = fields;
     const secure = fields.secure ?? 0;
     return {
-      ...fields,
+      ...rest,
       secure,
       verdict: verdictOf({
         status: fields.status,
         domain: fields.domain,
         secure,
         total: fields.candidates.length,
-        error: fields.error,
+        reason,
       }),
       ms: Math.round(performance.now() - started),
     };
@@ -268,6 +270,7 @@ export async function probe(
       skipped: [],
       candidates: [],
       status: e.code === "no-service" ? "no-service" : "discovery-failed",
+      ...(e.code === "no-service" ? {} : { reason: e.code }),
       error: e.message,
     });
   }

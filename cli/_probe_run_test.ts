@@ -168,7 +168,11 @@ Deno.test("probe: failed lookups are a discovery failure", async () => {
     }),
   });
   assert.equal(report.status, "discovery-failed");
-  assert.match(report.verdict, /^discovery failed: cannot discover/);
+  assert.equal(
+    report.verdict,
+    "discovery failed: the SRV lookups of example.test failed",
+  );
+  assert.match(report.error ?? "", /cannot discover the XMPP service/);
   assert.equal(report.lookups?.starttls.status, "error");
   assert.match(report.lookups?.starttls.error ?? "", /server failure/);
 });
@@ -251,4 +255,21 @@ Deno.test("probe: options are checked", async () => {
     RangeError,
   );
   await assert.rejects(probe("not a domain!", { resolver }), TypeError);
+});
+
+Deno.test("probe: records that are all unusable are a discovery failure", async () => {
+  const report = await probe(DOMAIN, {
+    ...trust,
+    resolver: memoryResolver({
+      [`_xmpp-client._tcp.${DOMAIN}`]: {
+        srv: [{ priority: 0, weight: 0, port: 0, target: "xmpp.example.test" }],
+      },
+    }),
+  });
+  assert.equal(report.status, "discovery-failed");
+  assert.equal(
+    report.verdict,
+    "discovery failed: example.test publishes SRV records, but none can be used",
+  );
+  assert.ok(!("reason" in report));
 });
