@@ -21,9 +21,9 @@
  * - `maxConnections` open connections (negotiating or in a session) at
  *   most; a connection beyond that is closed at once and reported as
  *   `connection-limit`;
- * - `maxNegotiations` connections negotiating at once (Direct TLS: TLS
- *   handshakes too); beyond that, new connections wait in the kernel's
- *   backlog until a slot frees;
+ * - `maxNegotiations` connections negotiating at once (and, per Direct TLS
+ *   endpoint, TLS handshakes); beyond that, new connections wait in the
+ *   kernel's backlog until a slot frees;
  * - `negotiationTimeout` for everything between accept and a bound session
  *   (header, TLS, login, bind), so idle or slow clients cannot hold slots.
  *
@@ -246,9 +246,9 @@ export interface ServeOptions<S extends CredentialStore = CredentialStore> {
    */
   maxConnections?: number;
   /**
-   * Connections negotiating at once at most (Direct TLS: TLS handshakes
-   * included, per endpoint). Beyond that, new connections wait in the
-   * kernel's backlog.
+   * Connections negotiating at once at most; also the most TLS handshakes
+   * in flight per Direct TLS endpoint. Beyond that, new connections wait in
+   * the kernel's backlog.
    *
    * @default {128}
    */
@@ -361,6 +361,11 @@ export type ServeErrorCode =
   | "negotiation-failed"
   /** The handler threw; the session was closed. */
   | "handler-failed"
+  /**
+   * The session's stream failed under the handler: the client sent a stream
+   * error or bad XML, or dropped the connection without closing the stream.
+   */
+  | "stream-failed"
   /** Accepting on an endpoint failed. */
   | "accept-failed";
 
@@ -574,19 +579,21 @@ class ServerImpl<S extends CredentialStore> implements Server<S> {
     return [...this.#live].map((l) => l.session);
   }
 
+  /**
+   * Accept on one endpoint. A connection takes a connection slot at once
+   * (or is refused), then waits for a negotiation slot; the loop accepts
+   * the next connection only once it has one, so beyond `maxNegotiations`
+   * connections wait in the kernel's backlog. (Holding a negotiation slot
+   * while waiting in `accept()` would let an idle endpoint starve a busy
+   * one.)
+   */
   async #acceptLoop(l: EndpointListener): Promise<void> {
     const signal = this.#abort.signal;
     while (!this.#closing) {
-      try {
-        await this.#negotiations.acquire(signal);
-      } catch {
-        return; // closing
-      }
       let duplex: Duplex;
       try {
         duplex = await l.accept();
       } catch (e) {
-        this.#negotiations.release();
         if (this.#closing) return;
         if (
           e instanceof Deno.errors.ConnectionAborted ||
@@ -614,12 +621,10 @@ class ServerImpl<S extends CredentialStore> implements Server<S> {
       }
       if (this.#closing) {
         duplex.close();
-        this.#negotiations.release();
         return;
       }
       if (!this.#connections.tryAcquire()) {
         duplex.close();
-        this.#negotiations.release();
         this.#onError(
           new ServeError(
             "connection-limit",
@@ -628,6 +633,13 @@ class ServerImpl<S extends CredentialStore> implements Server<S> {
           ),
         );
         continue;
+      }
+      try {
+        await this.#negotiations.acquire(signal);
+      } catch {
+        duplex.close(); // closing
+        this.#connections.release();
+        return;
       }
       this.#track(this.#connection(duplex, l.addr));
     }
@@ -720,18 +732,19 @@ class ServerImpl<S extends CredentialStore> implements Server<S> {
       await this.#handler(session);
     } catch (e) {
       if (!ctl.signal.aborted) {
+        const streamFailed = e instanceof StreamError;
         this.#onError(
           new ServeError(
-            "handler-failed",
-            `the session handler for ${jid} failed: ${
-              e instanceof Error ? e.message : String(e)
-            }`,
+            streamFailed ? "stream-failed" : "handler-failed",
+            `${
+              streamFailed ? "the stream of" : "the session handler for"
+            } ${jid} failed: ${e instanceof Error ? e.message : String(e)}`,
             { endpoint, remoteAddr, jid, cause: e },
           ),
         );
-        // A handler bug: tell the client. (A StreamError was already sent,
+        // A handler bug: tell the client. (A stream error was already sent,
         // or came from the client.)
-        if (!(e instanceof StreamError)) {
+        if (!streamFailed) {
           await sendErrorBounded(stream, "internal-server-error");
         }
       }
