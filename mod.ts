@@ -5,7 +5,7 @@
  *
  * This root module re-exports the public API of every module. Each module is
  * also importable on its own: `./stream`, `./srv`, `./tls`, `./starttls`,
- * `./quic`, `./xtls`, `./sasl`.
+ * `./quic`, `./xtls`, `./sasl`, `./session`.
  *
  * @example Open an XML stream to a server over TCP
  * ```ts
@@ -28,5 +28,6 @@ export * from "./srv/mod.ts";
 export * from "./tls/mod.ts";
 export * from "./starttls/mod.ts";
 export * from "./sasl/mod.ts";
+export * from "./session/mod.ts";
 export * from "./quic/mod.ts";
 export * from "./xtls/mod.ts";

@@ -38,7 +38,7 @@ import { roundTrips } from "../session/timeline.ts";
 import { startTestServer, testCa } from "../session/_test_server.ts";
 import { memoryResolver, type MemoryZone } from "../srv/memory_resolver.ts";
 import { startProsody } from "../tests/interop/_servers.ts";
-import { startLatencyRelay } from "./_latency_relay.ts";
+import { startLatencyRelay } from "../examples/_latency_relay.ts";
 
 const RTT = Number(Deno.env.get("RTT") ?? 50);
 const RUNS = Number(Deno.env.get("RUNS") ?? 5);

@@ -1,98 +1,188 @@
 /**
- * `deno task demo`: an in-process XMPP server and client on loopback
- * exchanging an XML stream, printing each step with its time.
+ * `deno task demo`: an embedded XMPP server and two clients on loopback,
+ * with everything made on the fly: a throwaway CA and certificate, an
+ * in-memory DNS zone with XEP-0368 SRV records, and two users.
  *
- * Today it runs plain TCP with the stream layer:
- * 1. a client opens a stream, reads features, sends a message that the server
- *    echoes back, and both sides close cleanly;
- * 2. a second, misbehaving client sends an XML comment (forbidden in XMPP)
- *    and gets the `<restricted-xml/>` stream error the RFC asks for.
+ * 1. `alice` connects over STARTTLS and `bob` over Direct TLS, each found
+ *    through SRV, through a relay that adds a 20 ms round trip; for each, the
+ *    timeline of the connection (DNS, TCP, TLS, stream, features, login,
+ *    bind) in milliseconds and round trips, and the TLS version, ALPN, SNI
+ *    and cipher.
+ * 2. alice sends bob a message, which the server relays.
+ * 3. A misbehaving client sends an XML comment, which XMPP's restricted XML
+ *    forbids, and gets the `<restricted-xml/>` stream error.
  *
- * It grows as the toolkit gains transports (STARTTLS, Direct TLS, QUIC, XTLS).
+ * It grows as the toolkit gains transports (QUIC, XTLS).
  *
  * @module
  */
 
-import { Element, fromConn, StreamError, XmlStream } from "../mod.ts";
+import {
+  connect,
+  Element,
+  formatTimeline,
+  MemoryCredentialStore,
+  memoryResolver,
+  serve,
+  ThrowawayCa,
+} from "../mod.ts";
+import type { Connection } from "../mod.ts";
+import { startLatencyRelay } from "./_latency_relay.ts";
 
 const DOMAIN = "example.test";
 const t0 = performance.now();
-function log(who: string, what: string): void {
+function log(what: string): void {
   const ms = (performance.now() - t0).toFixed(1).padStart(7);
-  console.log(`${ms} ms  ${who.padEnd(7)} ${what}`);
+  console.log(`${ms} ms  ${what}`);
 }
 
-/** The server: accept a stream, offer (no) features, echo messages back. */
-async function serve(conn: Deno.Conn, n: number): Promise<void> {
-  const who = `server${n}`;
-  let xs: XmlStream | undefined;
+// --- the server --------------------------------------------------------------
+const ca = await ThrowawayCa.create({ name: "demo CA (made just now)" });
+const leaf = await ca.issue([DOMAIN], { ips: ["127.0.0.1"] });
+log(`made a throwaway CA and a certificate for ${DOMAIN}`);
+
+const store = new MemoryCredentialStore();
+await store.setPassword("alice", "wonderland");
+await store.setPassword("bob", "builder");
+
+const sessions = new Map<string, (stanza: Element) => Promise<void>>();
+const server = serve({
+  domains: [DOMAIN],
+  listen: [
+    { transport: "starttls", hostname: "127.0.0.1", port: 0 },
+    { transport: "directtls", hostname: "127.0.0.1", port: 0 },
+  ],
+  tls: { certificates: { [DOMAIN]: leaf } },
+  store,
+}, async (session) => {
+  log(`server: ${session.jid} is online over ${session.endpoint.transport}`);
+  sessions.set(session.bareJid, (stanza) => session.stream.send(stanza));
   try {
-    xs = await XmlStream.accept(fromConn(conn), { domains: [DOMAIN] });
-    log(who, `stream accepted, id ${xs.id}, to ${xs.peerHeader.to}`);
-    // A real server offers STARTTLS here; this plain TCP demo offers nothing.
-    await xs.sendFeatures([]);
-    for await (const stanza of xs) {
-      const body = stanza.getChild("body")?.text ?? "";
-      log(who, `got <${stanza.name}>: "${body}"`);
-      await xs.send(
-        new Element("message", "jabber:client", { from: DOMAIN }, [
-          new Element("body", "jabber:client", {}, [`echo: ${body}`]),
-        ]),
-      );
+    for await (const stanza of session.stream) {
+      const to = stanza.attrs.to?.split("/")[0];
+      const deliver = to ? sessions.get(to) : undefined;
+      if (stanza.name === "message" && deliver) {
+        stanza.attrs.from = session.jid; // the server stamps the sender
+        await deliver(stanza);
+      }
     }
-    log(who, "client closed its stream; closing ours");
-    await xs.close();
-  } catch (e) {
-    if (!(e instanceof StreamError)) throw e;
-    log(who, `refused the client: <${e.condition}/> (${e.text})`);
+  } finally {
+    sessions.delete(session.bareJid);
+    await session.stream.close();
   }
+});
+const [starttlsPort, directTlsPort] = server.addrs.map((a) => a.port);
+log(
+  `server: STARTTLS on 127.0.0.1:${starttlsPort}, Direct TLS on :${directTlsPort}`,
+);
+
+// A relay in front of each port adds a network's round-trip time, so the
+// timelines show what each step costs in round trips.
+const RTT = 20;
+const relays = await Promise.all(
+  [starttlsPort, directTlsPort].map((p) => startLatencyRelay(p, { rtt: RTT })),
+);
+log(`network: a ${RTT} ms round trip added in front of both ports`);
+
+// --- DNS: an in-memory zone, as a real one would publish it (XEP-0368) ------
+const resolver = memoryResolver({
+  [`_xmpp-client._tcp.${DOMAIN}`]: {
+    srv: [{
+      priority: 10,
+      weight: 1,
+      port: relays[0].port,
+      target: `xmpp.${DOMAIN}`,
+    }],
+  },
+  [`_xmpps-client._tcp.${DOMAIN}`]: {
+    srv: [{
+      priority: 10,
+      weight: 1,
+      port: relays[1].port,
+      target: `xmpp.${DOMAIN}`,
+    }],
+  },
+  [`xmpp.${DOMAIN}`]: { a: ["127.0.0.1"] },
+});
+log(`DNS: _xmpp-client (STARTTLS) and _xmpps-client (Direct TLS) SRV records`);
+
+// --- two clients, one per transport ------------------------------------------
+async function online(
+  user: string,
+  password: string,
+  transport: "starttls" | "directtls",
+): Promise<Connection> {
+  const c = await connect(`${user}@${DOMAIN}/demo`, {
+    password,
+    resolver,
+    transports: [transport],
+    ca: ca.cert,
+    systemCa: false,
+  });
+  const { info } = c.stream;
+  console.log(`\n${user} over ${transport}: ${c.jid}`);
+  console.log(formatTimeline(c.info.timeline, { rtt: RTT }));
+  // Secure features: the features read over TLS, just before login.
+  const secure = c.info.timeline.get("features")!;
+  const tcp = c.info.timeline.get("tcp")!;
+  console.log(
+    `  secure features after ${
+      (secure.end - tcp.start).toFixed(0)
+    } ms from TCP connect ≈ ${
+      ((secure.end - tcp.start) / RTT).toFixed(1)
+    } round trips (the relay does not delay TCP's own handshake: add 1)`,
+  );
+  console.log(
+    `  TLS ${info.tlsVersion}, cipher ${info.cipher}, SNI ${info.serverName}, ALPN ${
+      info.alpn ?? "(none selected)"
+    }, to ${c.info.candidate.host}:${c.info.candidate.port} (${c.info.address.ip})\n`,
+  );
+  return c;
 }
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-const { port } = listener.addr as Deno.NetAddr;
-log("server", `listening on 127.0.0.1:${port}`);
-const served = (async () => {
-  const tasks: Promise<void>[] = [];
-  for (let n = 1; n <= 2; n++) tasks.push(serve(await listener.accept(), n));
-  await Promise.all(tasks);
-})();
+// One unprinted connection per transport first, so that the printed
+// timelines show the network and the protocol, not JIT compilation.
+for (const transport of ["starttls", "directtls"] as const) {
+  await (await connect(`alice@${DOMAIN}/warm-up`, {
+    password: "wonderland",
+    resolver,
+    transports: [transport],
+    ca: ca.cert,
+    systemCa: false,
+  })).close();
+}
 
-// 1. A well-behaved client.
-const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-log("client1", "TCP connected (no-delay on)");
-const client = await XmlStream.open(fromConn(conn), { to: DOMAIN });
-log("client1", `stream open, server id ${client.id}`);
-const features = await client.readFeatures();
-log(
-  "client1",
-  `features: ${features.elements.map((f) => f.name).join(", ") || "(none)"}`,
-);
-await client.send(
-  new Element("message", "jabber:client", { to: DOMAIN, type: "chat" }, [
-    new Element("body", "jabber:client", {}, ["Wherefore art thou? <3 & 🌹"]),
-  ]),
-);
-log("client1", "sent a message (escaped on the wire: &lt;3 &amp;)");
-const echo = await client.read();
-log("client1", `got <${echo?.name}>: "${echo?.getChild("body")?.text}"`);
-await client.close();
-log("client1", "closed: sent and received </stream:stream>");
+const alice = await online("alice", "wonderland", "starttls");
+const bob = await online("bob", "builder", "directtls");
 
-// 2. A client that sends a comment, which XMPP's restricted XML forbids.
-const raw = await Deno.connect({ hostname: "127.0.0.1", port });
-const bad =
-  `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='${DOMAIN}' version='1.0'><!-- hello -->`;
-await raw.write(new TextEncoder().encode(bad));
-log("client2", "sent a stream header and an XML comment");
+await alice.stream.send(
+  new Element(
+    "message",
+    "jabber:client",
+    { to: `bob@${DOMAIN}`, type: "chat" },
+    [
+      new Element("body", "jabber:client", {}, ["Wherefore art thou? <3 & 🌹"]),
+    ],
+  ),
+);
+log("alice sent bob a message (escaped on the wire: &lt;3 &amp;)");
+const got = await bob.stream.read();
+log(`bob got it from ${got?.attrs.from}: "${got?.getChild("body")?.text}"`);
+
+// --- a client that breaks the rules ------------------------------------------
+const raw = await Deno.connect({ hostname: "127.0.0.1", port: starttlsPort });
+await raw.write(new TextEncoder().encode(
+  `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='${DOMAIN}' version='1.0'><!-- hello -->`,
+));
+log("mallory sent a stream header and an XML comment");
 let reply = "";
 for await (const chunk of raw.readable) {
   reply += new TextDecoder().decode(chunk);
 }
-log(
-  "client2",
-  `server answered: ${reply.slice(reply.indexOf("<stream:error"))}`,
-);
+log(`server answered mallory: ${reply.slice(reply.indexOf("<stream:error"))}`);
 
-await served;
-listener.close();
-log("demo", `done; client1's connection: ${JSON.stringify(client.info)}`);
+await alice.close();
+await bob.close();
+await server.close();
+await Promise.all(relays.map((r) => r.close()));
+log("done: both clients closed their streams, the server shut down");
