@@ -24,7 +24,7 @@
  *   tls: { certificates: { "example.test": leaf } },
  *   store,
  * }, async (session) => {
- *   for await (const _ of session.stream) { /* handle stanzas *\/ }
+ *   for await (const stanza of session.stream) console.log(stanza.name);
  *   await session.stream.close();
  * });
  * const resolver = memoryResolver({
