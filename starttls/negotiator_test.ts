@@ -100,8 +100,13 @@ Deno.test("STARTTLS client refusals", async (t) => {
       /response injection/,
     ],
     [
-      "<proceed/> and whitespace in one write",
-      `<proceed xmlns='${TLS_NS}'/> `,
+      "<proceed/>, a newline and a stanza in one write",
+      `<proceed xmlns='${TLS_NS}'/>\n<message><body>x</body></message>`,
+      /response injection/,
+    ],
+    [
+      "<proceed/> and half a tag in one write",
+      `<proceed xmlns='${TLS_NS}'/><mess`,
       /response injection/,
     ],
     [
@@ -232,4 +237,47 @@ Deno.test("STARTTLS server: required by default, optional when asked", async () 
     }
     peer.close();
   }
+});
+
+Deno.test("STARTTLS: a newline after <starttls/> or <proceed/> is only whitespace", async () => {
+  // go-xmpp (go-sendxmpp) writes "\n" after each element it sends.
+  const calls: string[] = [];
+  const [a, b] = memoryPair();
+  const peer = raw(a);
+  const accepting = XmlStream.accept(b, { domains: ["example.org"] });
+  await peer.send(CLIENT_HEAD);
+  const serving = negotiateServer(await accepting, {
+    features: [startTlsServer({ upgrade: fakeTls(calls, "server") })],
+  });
+  serving.catch(() => {});
+  await peer.until(/<\/stream:features>/);
+  await peer.send(`<starttls xmlns='${TLS_NS}'/>\n`);
+  await peer.until(/<proceed/);
+  // The fake TLS layer passes bytes through: restart the stream over it.
+  await peer.send(CLIENT_HEAD);
+  const { stream } = await serving;
+  assert.deepEqual(calls, ["server"]);
+  assert.equal(stream.info.secure, true);
+  await stream.close({ timeout: 0 });
+  peer.close();
+
+  const clientCalls: string[] = [];
+  const [c, d] = memoryPair();
+  const server = raw(d);
+  const opening = XmlStream.open(c, { to: "example.org" });
+  await server.until(/<stream:stream [^>]*>/);
+  await server.send(
+    SERVER_HEAD +
+      `<stream:features><starttls xmlns='${TLS_NS}'><required/></starttls></stream:features>`,
+  );
+  const negotiating = negotiateClient(await opening, {
+    features: [startTlsClient({ upgrade: fakeTls(clientCalls, "client") })],
+  });
+  negotiating.catch(() => {});
+  await server.until(/<starttls/);
+  await server.send(`<proceed xmlns='${TLS_NS}'/>\r\n`);
+  await server.until(/<stream:stream [^>]*>[^]*<stream:stream [^>]*>/);
+  assert.deepEqual(clientCalls, ["client"]);
+  server.close();
+  await negotiating.catch(() => {});
 });

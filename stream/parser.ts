@@ -728,7 +728,9 @@ export class XmlParser {
         if (kept > MAX_REF) {
           throw malformed("reference too long or missing ';'");
         }
-      } else {
+      } else if (depth > 1) {
+        // Directly inside the stream only whitespace is allowed, so there is
+        // nothing to hold back there: whitespace pings never stay buffered.
         let k = b;
         while (k > a && k > b - 2 && s.charCodeAt(k - 1) === 0x5d /* ] */) k--;
         if (k === b && s.charCodeAt(b - 1) === 0x0d) k--;

@@ -101,6 +101,7 @@ export interface RestartOptions extends Partial<AcceptOptions> {
 }
 
 const encoder = new TextEncoder();
+const ONLY_SPACE = /^[ \t\r\n]*$/;
 
 /**
  * An XMPP XML stream over a duplex.
@@ -178,12 +179,15 @@ export class XmlStream implements AsyncIterable<Element> {
   }
 
   /**
-   * Whether the peer has sent data this stream has not handed out yet.
-   * Before a restart (after `<proceed/>` or SASL success) this must be
-   * `false`; anything else is data injected ahead of the new layer.
+   * Whether the peer has sent data this stream has not handed out yet,
+   * other than whitespace between elements (which carries nothing: some
+   * clients write a newline after each element). Before a restart (after
+   * `<proceed/>` or SASL success) this must be `false`; anything else is
+   * data injected ahead of the new layer.
    */
   get buffered(): boolean {
-    return this.#queue.length > 0 || this.#parser.buffered;
+    return this.#parser.buffered ||
+      this.#queue.some((e) => e.type !== "text" || !ONLY_SPACE.test(e.text));
   }
 
   /**
