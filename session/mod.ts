@@ -45,3 +45,8 @@
 export * from "./connect.ts";
 export * from "./timeline.ts";
 export * from "./serve.ts";
+// The types sessions hand out, so this entry point documents them too.
+export type * from "../stream/mod.ts";
+export type * from "../srv/mod.ts";
+export type * from "../tls/mod.ts";
+export type * from "../sasl/mod.ts";
