@@ -467,8 +467,9 @@ export class XmlParser {
    * start tag. Used to detect bytes injected before a stream restart.
    */
   get buffered(): boolean {
-    return this.#carry.length > 0 || this.#stack.length > 1 ||
-      this.#state !== S_TEXT;
+    // A held-back line end between elements is whitespace, not data.
+    return (this.#carry.length > 0 && !ONLY_SPACE.test(this.#carry)) ||
+      this.#stack.length > 1 || this.#state !== S_TEXT;
   }
 
   /** The depth of open elements, the root counting as 1. */
@@ -728,9 +729,7 @@ export class XmlParser {
         if (kept > MAX_REF) {
           throw malformed("reference too long or missing ';'");
         }
-      } else if (depth > 1) {
-        // Directly inside the stream only whitespace is allowed, so there is
-        // nothing to hold back there: whitespace pings never stay buffered.
+      } else {
         let k = b;
         while (k > a && k > b - 2 && s.charCodeAt(k - 1) === 0x5d /* ] */) k--;
         if (k === b && s.charCodeAt(b - 1) === 0x0d) k--;

@@ -535,6 +535,14 @@ Deno.test("parser: buffered tells whether input is waiting", () => {
   const q = new XmlParser();
   q.write(enc.encode(HEAD + "<a><b>"));
   assert.equal(q.buffered, true);
+  // A line end held back between elements (waiting for its "\n") is only
+  // whitespace; a "]" held back is not.
+  const r = new XmlParser();
+  r.write(enc.encode(HEAD + "<proceed/>\r"));
+  assert.equal(r.buffered, false);
+  const u = new XmlParser();
+  u.write(enc.encode(HEAD + "<proceed/>]"));
+  assert.equal(u.buffered, true);
 });
 
 Deno.test("parser: its UTF-8 decoder agrees with a fatal streaming TextDecoder", () => {
