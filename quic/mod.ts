@@ -33,3 +33,18 @@ export * from "./endpoint.ts";
 export * from "./connection.ts";
 export * from "./dial.ts";
 export * from "./listen.ts";
+// The contracts this module's functions take and return.
+export type {
+  Address,
+  ConnectionInfo,
+  Duplex,
+  PeerCertificate,
+  TransportKind,
+} from "../stream/duplex.ts";
+export type {
+  Candidate,
+  CandidateSource,
+  CandidateTransport,
+} from "../srv/candidate.ts";
+export type { CertificateKey } from "../tls/server.ts";
+export type { TrustOptions } from "../tls/policy.ts";
