@@ -122,10 +122,12 @@ Deno.test("listenQuic: limits", async (t) => {
       const errors: Error[] = [];
       const listener = testListener({
         zeroRtt: true,
-        timeout: 300,
+        timeout: 600,
         onError: (e) => errors.push(e),
       });
-      const relay = startUdpRelay(listener.addr.port, { rtt: 20 });
+      // A long delay: the server's handshake answer must still be in the
+      // relay when the link dies below.
+      const relay = startUdpRelay(listener.addr.port, { rtt: 200 });
       const endpoint = createQuicEndpoint({ hostname: "127.0.0.1" });
       // A first connection, for a session ticket.
       const first = await openQuicConnection(loopbackCandidate(relay.port), {
@@ -143,7 +145,7 @@ Deno.test("listenQuic: limits", async (t) => {
         ...trustTestCa(),
         endpoint,
         zeroRtt: true,
-        timeout: 300,
+        timeout: 600,
       });
       assert.equal(conn.handshakeComplete, false);
       const stream = await conn.openStream();
