@@ -56,7 +56,15 @@ function zone(
   const other = transport === "starttls" ? "_xmpps-client" : "_xmpp-client";
   return {
     [`${service}._tcp.${domain}`]: {
-      srv: [{ priority: 0, weight: 0, port, target: `xmpp.${domain}` }],
+      // As authoritative servers do, the target's address comes in the
+      // SRV answer's additional section: no second DNS round trip.
+      srv: [{
+        priority: 0,
+        weight: 0,
+        port,
+        target: `xmpp.${domain}`,
+        addresses: ["127.0.0.1"],
+      }],
       delayMs,
     },
     [`${other}._tcp.${domain}`]: { delayMs },

@@ -26,6 +26,15 @@
  * weight, port and a host name target that ends exactly where its RDATA
  * does. Any violation is a {@linkcode DnsResponseError} with the reason.
  *
+ * SRV answers also take the target's addresses from the additional section
+ * (RFC 2782): A and AAAA records of class IN whose owner is exactly an SRV
+ * target (case-insensitively) become that record's `addresses`, in the
+ * order given, duplicates dropped, at most 16 per target (more are
+ * ignored). Such a record with the wrong RDATA length (not 4 or 16 bytes)
+ * is a {@linkcode DnsResponseError} like one in the answer section;
+ * records of other names or types are ignored. A record without any gets
+ * no `addresses` field.
+ *
  * @example
  * ```ts
  * import { decodeResponse, encodeQuery } from "./_dns_wire.ts";
@@ -109,6 +118,8 @@ const MAX_NAME_BYTES = 255;
 const MAX_LABEL_BYTES = 63;
 const MAX_POINTER_HOPS = 32;
 const MAX_CNAME_HOPS = 8;
+/** Most addresses taken from the additional section for one SRV target. */
+export const MAX_ADDITIONAL_ADDRESSES = 16;
 /** Longest query name accepted before any conversion (bounded work). */
 const MAX_INPUT_NAME = 1024;
 
@@ -571,6 +582,7 @@ export function decodeResponse<T extends WireRecordType>(
     );
   }
   const answers: Rr[] = [];
+  const additional: Rr[] = [];
   let opt: Rr | undefined;
   const sections = ["answer", "authority", "additional"];
   for (let s = 0; s < 3; s++) {
@@ -578,6 +590,7 @@ export function decodeResponse<T extends WireRecordType>(
       const { rr, end } = r.record(pos, sections[s]);
       pos = end;
       if (s === 0) answers.push(rr);
+      else if (s === 2) additional.push(rr);
       if (rr.type === TYPE_OPT) {
         if (s !== 2) throw r.fail(`OPT record in the ${sections[s]} section`);
         if (opt) throw r.fail("more than one OPT record");
@@ -669,11 +682,55 @@ export function decodeResponse<T extends WireRecordType>(
       });
     }
   }
+  if (query.type === "SRV") attachAdditional(r, records as SrvRecord[]);
   return {
     truncated: false,
     nxdomain: false,
     records: records as WireRecord<T>[],
   };
+
+  /** Give each SRV record its target's A/AAAA records from `additional`. */
+  function attachAdditional(r: Reader, srv: SrvRecord[]): void {
+    const byTarget = new Map<string, string[]>();
+    for (const s of srv) {
+      if (s.target !== ".") byTarget.set(s.target, []);
+    }
+    if (byTarget.size === 0) return;
+    for (const a of additional) {
+      if (a.cls !== CLASS_IN) continue;
+      if (a.type !== TYPE_CODE.A && a.type !== TYPE_CODE.AAAA) continue;
+      const list = byTarget.get(a.owner);
+      if (list === undefined) continue;
+      const length = a.rdEnd - a.rdStart;
+      let address: string;
+      if (a.type === TYPE_CODE.A) {
+        if (length !== 4) {
+          throw r.fail(
+            `additional A record of ${
+              show(a.owner)
+            } with ${length} bytes of RDATA, not 4`,
+          );
+        }
+        address = bytes.subarray(a.rdStart, a.rdEnd).join(".");
+      } else {
+        if (length !== 16) {
+          throw r.fail(
+            `additional AAAA record of ${
+              show(a.owner)
+            } with ${length} bytes of RDATA, not 16`,
+          );
+        }
+        address = formatIPv6(bytes.subarray(a.rdStart, a.rdEnd));
+      }
+      if (list.length < MAX_ADDITIONAL_ADDRESSES && !list.includes(address)) {
+        list.push(address);
+      }
+    }
+    for (const s of srv) {
+      const list = byTarget.get(s.target);
+      if (list !== undefined && list.length > 0) s.addresses = [...list];
+    }
+  }
 }
 
 /**

@@ -997,3 +997,172 @@ Deno.test("formatIPv6: RFC 5952", async (t) => {
     assert.throws(() => formatIPv6(new Uint8Array(4)), RangeError);
   });
 });
+
+Deno.test("decodeResponse: SRV additional addresses", async (t) => {
+  const v6 = (last: number) => [
+    0x20,
+    1,
+    0x0d,
+    0xb8,
+    ...new Array(11).fill(0),
+    last,
+  ];
+  const srvAnswer = (target: number[]) =>
+    rr(ptr(Q), SRV, srvData(10, 5, 5222, target));
+  const decode = (bytes: Uint8Array) => {
+    const d = decodeResponse(bytes, qSRV);
+    assert.equal(d.truncated, false);
+    if (d.truncated) throw new Error("unreachable");
+    return d.records;
+  };
+
+  await t.step("A and AAAA of the target attached, in order given", () => {
+    // The target name inside the SRV RDATA: owner pointer (2), type, class,
+    // TTL, RDLENGTH (10), priority, weight, port (6).
+    const target = afterSrvQ + 2 + 10 + 6;
+    const records = decode(response(qSRV, {
+      answers: [srvAnswer(wname("xmpp.example"))],
+      additional: [
+        rr(ptr(target), AAAA, v6(1)),
+        rr(wname("XMPP.Example"), A, [192, 0, 2, 1]),
+        rr(ptr(target), A, [192, 0, 2, 2]),
+        OPT_RR,
+      ],
+    }));
+    assert.deepEqual(records, [{
+      priority: 10,
+      weight: 5,
+      port: 5222,
+      target: "xmpp.example",
+      addresses: ["2001:db8::1", "192.0.2.1", "192.0.2.2"],
+    }]);
+  });
+
+  await t.step("each record of the same target gets them; others none", () => {
+    const records = decode(response(qSRV, {
+      answers: [
+        srvAnswer(wname("a.example")),
+        rr(ptr(Q), SRV, srvData(20, 0, 5223, wname("a.example"))),
+        rr(ptr(Q), SRV, srvData(30, 0, 5224, wname("b.example"))),
+      ],
+      additional: [rr(wname("a.example"), A, [192, 0, 2, 7]), OPT_RR],
+    }));
+    assert.deepEqual(records.map((r) => r.addresses), [
+      ["192.0.2.7"],
+      ["192.0.2.7"],
+      undefined,
+    ]);
+    assert.ok(!("addresses" in records[2]));
+    assert.notEqual(records[0].addresses, records[1].addresses);
+  });
+
+  await t.step(
+    "records of other names, types, classes, sections ignored",
+    () => {
+      const records = decode(response(qSRV, {
+        answers: [
+          srvAnswer(wname("xmpp.example")),
+          // An A record in the answer section is not additional data.
+          rr(wname("xmpp.example"), A, [192, 0, 2, 99]),
+        ],
+        authority: [rr(wname("xmpp.example"), A, [192, 0, 2, 98])],
+        additional: [
+          rr(wname("other.example"), A, [192, 0, 2, 1]),
+          rr(wname("sub.xmpp.example"), A, [192, 0, 2, 2]),
+          rr(wname("example"), AAAA, v6(2)),
+          rr(wname("xmpp.example"), TXT, [3, 97, 98, 99]),
+          rr(wname("xmpp.example"), A, [192, 0, 2, 3], { cls: 3 }),
+          // Wrong lengths on other names are not looked at.
+          rr(wname("other.example"), A, [1, 2, 3]),
+          OPT_RR,
+        ],
+      }));
+      assert.deepEqual(records, [{
+        priority: 10,
+        weight: 5,
+        port: 5222,
+        target: "xmpp.example",
+      }]);
+    },
+  );
+
+  await t.step('no addresses for the target "."', () => {
+    const records = decode(response(qSRV, {
+      answers: [rr(ptr(Q), SRV, srvData(0, 0, 0, [0]))],
+      additional: [rr([0], A, [192, 0, 2, 1]), OPT_RR],
+    }));
+    assert.deepEqual(records, [{
+      priority: 0,
+      weight: 0,
+      port: 0,
+      target: ".",
+    }]);
+  });
+
+  await t.step("duplicates dropped, at most 16 per target", () => {
+    const extra = [];
+    for (let i = 0; i < 40; i++) {
+      extra.push(rr(wname("xmpp.example"), A, [192, 0, 2, i % 20]));
+    }
+    const records = decode(response(qSRV, {
+      answers: [srvAnswer(wname("xmpp.example"))],
+      additional: [...extra, OPT_RR],
+    }));
+    assert.deepEqual(
+      records[0].addresses,
+      Array.from({ length: 16 }, (_, i) => `192.0.2.${i}`),
+    );
+  });
+
+  await t.step("not for A and AAAA queries", () => {
+    const d = decodeResponse(
+      response(qA, {
+        answers: [rr(ptr(Q), A, [192, 0, 2, 1])],
+        additional: [rr(ptr(Q), A, [192, 0, 2, 2]), OPT_RR],
+      }),
+      qA,
+    );
+    assert.deepEqual(d, {
+      truncated: false,
+      nxdomain: false,
+      records: ["192.0.2.1"],
+    });
+  });
+
+  const bad: [string, number[], RegExp][] = [
+    [
+      "A of the target with 5 bytes",
+      rr(wname("xmpp.example"), A, [192, 0, 2, 1, 0]),
+      /malformed response: additional A record of "xmpp\.example" with 5 bytes of RDATA, not 4/,
+    ],
+    [
+      "AAAA of the target with 4 bytes",
+      rr(wname("xmpp.example"), AAAA, [192, 0, 2, 1]),
+      /malformed response: additional AAAA record of "xmpp\.example" with 4 bytes of RDATA, not 16/,
+    ],
+    [
+      "RDLENGTH past the end",
+      rr(wname("xmpp.example"), A, [192, 0, 2, 1], { rdlength: 200 }),
+      /RDATA of the additional record at offset \d+ \(200 bytes\) runs past the end/,
+    ],
+  ];
+  for (const [name, record, message] of bad) {
+    await t.step(`rejects: ${name}`, () => {
+      assert.throws(
+        () =>
+          decodeResponse(
+            response(qSRV, {
+              answers: [srvAnswer(wname("xmpp.example"))],
+              additional: [record],
+            }),
+            qSRV,
+          ),
+        (e: unknown) => {
+          assert.ok(e instanceof DnsResponseError, String(e));
+          assert.match(e.message, message);
+          return true;
+        },
+      );
+    });
+  }
+});

@@ -13,6 +13,7 @@ import {
   memoryResolver,
   type MemoryZone,
 } from "./memory_resolver.ts";
+import { race } from "./race.ts";
 import { ResolveError, type SrvRecord } from "./resolver.ts";
 
 const D = "example.org";
@@ -398,6 +399,55 @@ Deno.test("discover: both SRV queries run in parallel", async (t) => {
     assert.ok(xmpps.end! < xmpp.end!);
     assert.ok(xmpps.start - xmpp.start < 20);
     assert.equal(d.candidates.length, 1);
+  });
+});
+
+Deno.test("discover: SRV additional addresses become ips", async (t) => {
+  await t.step("ips as given; records without addresses get none", async () => {
+    const resolver = memoryResolver(zone(
+      [{
+        ...srv(1, 0, 5222, "xmpp.example.org"),
+        addresses: ["2001:db8::1", "192.0.2.1"],
+      }],
+      [
+        { ...srv(0, 0, 5223, "tls.example.org"), addresses: [] },
+        srv(2, 0, 5223, "other.example.org"),
+      ],
+    ));
+    const d = await discover(D, { resolver, seed: 1 });
+    assert.deepEqual(
+      d.candidates.map((c) => [brief(c), c.ips, c.serverName]),
+      [
+        ["directtls tls.example.org:5223 srv", undefined, D],
+        ["starttls xmpp.example.org:5222 srv", ["2001:db8::1", "192.0.2.1"], D],
+        ["directtls other.example.org:5223 srv", undefined, D],
+      ],
+    );
+    assert.ok(!("ips" in d.candidates[0]));
+    // A copy: changing the candidate leaves the lookup's record alone.
+    d.candidates[1].ips!.push("192.0.2.99");
+    assert.deepEqual(d.lookups.starttls.records[0].addresses, [
+      "2001:db8::1",
+      "192.0.2.1",
+    ]);
+  });
+
+  await t.step("the racer dials them without an A/AAAA lookup", async () => {
+    const resolver = memoryResolver(zone([{
+      ...srv(0, 0, 5222, "xmpp.example.org"),
+      addresses: ["192.0.2.1"],
+    }]));
+    const d = await discover(D, { resolver });
+    const dialled: string[] = [];
+    const result = await race(d.candidates, (attempt) => {
+      dialled.push(attempt.address.ip);
+      return Promise.resolve({ close() {} });
+    }, { resolver });
+    await result.settled;
+    assert.deepEqual(dialled, ["192.0.2.1"]);
+    assert.equal(resolver.count(undefined, "A"), 0);
+    assert.equal(resolver.count(undefined, "AAAA"), 0);
+    assert.equal(resolver.count(undefined, "SRV"), 2);
   });
 });
 

@@ -10,7 +10,8 @@ import { DnsResponseError } from "./_dns_wire.ts";
  * no records (the records then come over TCP); `spoof` sends, before the
  * real answer, one with the wrong id and one from another port, both with
  * bogus records; `cname` puts `query CNAME cname` first and owns the
- * records by `cname`.
+ * records by `cname`; `additional` puts A and AAAA records of the names
+ * given in the additional section.
  */
 type FakeAnswer =
   | null
@@ -20,6 +21,7 @@ type FakeAnswer =
     a?: string[];
     aaaa?: string[];
     cname?: string;
+    additional?: { name: string; a?: string[]; aaaa?: string[] }[];
     truncated?: boolean;
     spoof?: boolean;
   };
@@ -99,6 +101,15 @@ function reply(
     for (const ip of a) rrs.push(rr(owner, 1, ip.split(".").map(Number)));
     for (const ip of answer.aaaa ?? []) rrs.push(rr(owner, 28, ipv6(ip)));
   }
+  const extra: number[][] = [];
+  if (!options.tc && !options.bogus) {
+    for (const { name, a = [], aaaa = [] } of answer.additional ?? []) {
+      for (const ip of a) {
+        extra.push(rr(encodeName(name), 1, ip.split(".").map(Number)));
+      }
+      for (const ip of aaaa) extra.push(rr(encodeName(name), 28, ipv6(ip)));
+    }
+  }
   const id = options.id ?? ((msg[0] << 8) | msg[1]);
   return new Uint8Array([
     ...u16(id),
@@ -107,9 +118,10 @@ function reply(
     ...u16(1),
     ...u16(rrs.length),
     ...u16(0),
-    ...u16(0),
+    ...u16(extra.length),
     ...msg.subarray(12, end),
     ...rrs.flat(),
+    ...extra.flat(),
   ]);
 }
 
@@ -230,6 +242,17 @@ function zone(name: string, type: number): FakeAnswer {
       };
     case "_xmpp-client._tcp.root.test":
       return { srv: [{ priority: 0, weight: 0, port: 0, target: "" }] };
+    case "_xmpp-client._tcp.glue.test":
+      return {
+        srv: [
+          { priority: 1, weight: 0, port: 5222, target: "xmpp.glue.test" },
+          { priority: 2, weight: 0, port: 5222, target: "bare.glue.test" },
+        ],
+        additional: [
+          { name: "xmpp.glue.test", aaaa: ["2001:db8::5"], a: ["192.0.2.5"] },
+          { name: "elsewhere.test", a: ["192.0.2.66"] },
+        ],
+      };
     case "host.test":
       return type === 1
         ? { a: ["192.0.2.7", "192.0.2.8"] }
@@ -290,6 +313,20 @@ Deno.test("dnsResolver (wire): answers and negative answers", async (t) => {
         "the root target is '.'",
         () => r.srv("_xmpp-client._tcp.root.test"),
         [{ priority: 0, weight: 0, port: 0, target: "." }],
+      ],
+      [
+        "additional A/AAAA of a target become its addresses",
+        () => r.srv("_xmpp-client._tcp.glue.test"),
+        [
+          {
+            priority: 1,
+            weight: 0,
+            port: 5222,
+            target: "xmpp.glue.test",
+            addresses: ["192.0.2.5", "2001:db8::5"],
+          },
+          { priority: 2, weight: 0, port: 5222, target: "bare.glue.test" },
+        ],
       ],
       ["A records", () => r.a("host.test"), ["192.0.2.7", "192.0.2.8"]],
       ["AAAA records", () => r.aaaa("host.test"), ["2001:db8::7", "::1"]],

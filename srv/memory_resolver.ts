@@ -105,7 +105,10 @@ export interface MemoryAnswer<T> {
  * not set its own.
  */
 export interface MemoryName {
-  /** SRV records, or how SRV answers. Absent: NODATA for SRV. */
+  /**
+   * SRV records, or how SRV answers. Absent: NODATA for SRV. A record's
+   * `addresses` (as if from the additional section) are returned as given.
+   */
   srv?: SrvRecord[] | MemoryAnswer<SrvRecord>;
   /** IPv4 addresses, or how A answers. Absent: NODATA for A. */
   a?: string[] | MemoryAnswer<string>;

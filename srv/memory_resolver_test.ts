@@ -32,6 +32,25 @@ Deno.test("memoryResolver: answers", async (t) => {
   }
 });
 
+Deno.test("memoryResolver: SRV addresses pass through", async () => {
+  const r = memoryResolver({
+    "_xmpp-client._tcp.example.org": {
+      srv: [{
+        priority: 0,
+        weight: 0,
+        port: 5222,
+        target: "xmpp.example.org",
+        addresses: ["2001:db8::1", "192.0.2.1"],
+      }],
+    },
+  });
+  const first = await r.srv("_xmpp-client._tcp.example.org");
+  assert.deepEqual(first[0].addresses, ["2001:db8::1", "192.0.2.1"]);
+  first[0].addresses!.push("192.0.2.9");
+  const again = await r.srv("_xmpp-client._tcp.example.org");
+  assert.deepEqual(again[0].addresses, ["2001:db8::1", "192.0.2.1"]);
+});
+
 Deno.test("memoryResolver: answers are copies", async () => {
   const r = memoryResolver(zone);
   const first = await r.a("xmpp.example.org");

@@ -16,6 +16,14 @@ export interface SrvRecord {
   port: number;
   /** The target host name, without a trailing dot; `"."` or `""` means "no service". */
   target: string;
+  /**
+   * IPv4 and IPv6 addresses of `target` that came in the same DNS answer's
+   * additional section (RFC 2782 lets clients use them), in the order
+   * given; absent when there were none. Discovery dials them without
+   * looking `target` up again. The certificate is still checked against
+   * the JID domain, so a wrong address cannot impersonate the server.
+   */
+  addresses?: string[];
 }
 
 /** Options for one lookup. */

@@ -123,6 +123,13 @@ Deno.test("interop knot: discover against real DNS", async (t) => {
         }
         assert.equal(d.lookups.starttls.status, "records");
         assert.equal(d.lookups.directTls.status, "records");
+        // Knot puts the in-zone targets' A and AAAA in the additional
+        // section: they arrive as addresses, and the candidates need no
+        // second lookup.
+        assert.deepEqual(
+          d.candidates.map((c) => [...(c.ips ?? [])].sort()),
+          [["127.0.0.3", "::3"], ["127.0.0.2", "::2"]],
+        );
       },
     );
     await t.step("the two lookups overlap in time", async () => {
