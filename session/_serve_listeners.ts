@@ -6,17 +6,20 @@
  *   and is handed out at once (TLS comes later, through STARTTLS).
  * - `"directtls"`: `listenDirectTls` (XEP-0368); connections are handed out
  *   once their TLS handshake succeeded, under the server's TLS options.
- * - QUIC (XEP-0467) joins here with the QUIC issue: a third case in
- *   {@linkcode listenEndpoint} whose `accept()` yields the duplex of each
- *   connection's first bidirectional stream (`stream/quic_duplex.ts`).
+ * - `"quic"`: `listenQuic` (XEP-0467, needs `--unstable-net`); each
+ *   bidirectional stream a client opens is handed out as its own duplex,
+ *   already secure. Deno's QUIC serves one certificate per listener: the
+ *   endpoint's `certificate`, else the TLS options' default certificate,
+ *   else the only one configured.
  *
  * @module
  */
 
 import { fromConn } from "../stream/conn_duplex.ts";
 import type { Duplex } from "../stream/duplex.ts";
+import { listenQuic } from "../quic/listen.ts";
 import { listenDirectTls } from "../tls/direct_tls.ts";
-import type { TlsAcceptOptions } from "../tls/server.ts";
+import type { CertificateKey, TlsAcceptOptions } from "../tls/server.ts";
 import type { TlsError } from "../tls/tls_error.ts";
 import type { ServeAddr, ServeListen } from "./serve.ts";
 
@@ -45,6 +48,26 @@ export interface ListenEndpointOptions {
   maxHandshakes: number;
   /** Called for each failed Direct TLS handshake. */
   onTlsError: (error: TlsError | Error, remoteAddr: Deno.NetAddr) => void;
+  /** The domains served (QUIC checks SNI against them). */
+  domains?: readonly string[];
+}
+
+/** The one certificate a QUIC listener can serve. */
+function quicCertificate(
+  spec: ServeListen,
+  tls: Omit<TlsAcceptOptions, "signal">,
+): CertificateKey {
+  if (spec.certificate) return spec.certificate;
+  if (tls.defaultCertificate) return tls.defaultCertificate;
+  const certs = tls.certificates;
+  if (typeof certs === "object" && certs !== null) {
+    const all = Object.values(certs);
+    if (all.length === 1) return all[0];
+  }
+  throw new TypeError(
+    "a QUIC endpoint serves one certificate (Deno cannot choose one per SNI name): " +
+      "give the endpoint a certificate naming every domain, or set tls.defaultCertificate",
+  );
 }
 
 function netAddr(addr: Deno.Addr): Deno.NetAddr {
@@ -133,11 +156,40 @@ export function listenEndpoint(
         close: () => l.close(),
       };
     }
-    // case "quic": XEP-0467 joins here (see the module documentation).
+    case "quic": {
+      const l = listenQuic({
+        hostname: spec.hostname ?? "0.0.0.0",
+        port: spec.port,
+        certificate: quicCertificate(spec, options.tls),
+        domains: options.domains,
+        alpn: options.tls.alpn === undefined || options.tls.alpn === null
+          ? ["xmpp-client"]
+          : typeof options.tls.alpn === "string"
+          ? [options.tls.alpn]
+          : [...options.tls.alpn],
+        timeout: options.tls.timeout,
+        onError: (e, remote) =>
+          options.onTlsError(
+            e,
+            remote ?? { transport: "udp", hostname: "", port: 0 },
+          ),
+      });
+      return {
+        addr: {
+          transport: "quic",
+          hostname: l.addr.hostname,
+          port: l.addr.port,
+        },
+        accept: () => l.accept(),
+        close: () => l.close(),
+      };
+    }
     default:
       throw new TypeError(
-        `unknown transport ${JSON.stringify(spec.transport)}: use "starttls" ` +
-          `or "directtls" (QUIC is not supported yet)`,
+        `unknown transport ${
+          JSON.stringify(spec.transport)
+        }: use "starttls", ` +
+          `"directtls" or "quic"`,
       );
   }
 }

@@ -77,7 +77,11 @@ import type { SessionState, StreamFeature } from "../stream/feature.ts";
 import type { ParserLimits } from "../stream/parser.ts";
 import { StreamError } from "../stream/stream_error.ts";
 import type { XmlStream } from "../stream/xml_stream.ts";
-import { tlsAccept, type TlsAcceptOptions } from "../tls/server.ts";
+import {
+  type CertificateKey,
+  tlsAccept,
+  type TlsAcceptOptions,
+} from "../tls/server.ts";
 import { acceptSettings } from "../tls/_accept_settings.ts";
 import { normalizeServerName } from "../tls/identity.ts";
 import {
@@ -100,7 +104,7 @@ import { type EndpointListener, listenEndpoint } from "./_serve_listeners.ts";
  * (XEP-0368). The names match `srv/`'s candidate transports; `"quic"` will
  * join them.
  */
-export type ServeTransport = "starttls" | "directtls";
+export type ServeTransport = "starttls" | "directtls" | "quic";
 
 /**
  * One endpoint to listen on.
@@ -124,8 +128,14 @@ export interface ServeListen {
    * @default {"0.0.0.0"}
    */
   hostname?: string;
-  /** The TCP port; 0 picks a free one (see {@linkcode Server.addrs}). */
+  /** The TCP (or, for QUIC, UDP) port; 0 picks a free one (see {@linkcode Server.addrs}). */
   port: number;
+  /**
+   * QUIC only: the one certificate to serve (Deno's QUIC cannot choose one
+   * per SNI name). Default: `tls.defaultCertificate`, else the only
+   * certificate in `tls.certificates`.
+   */
+  certificate?: CertificateKey;
 }
 
 /**
@@ -541,6 +551,7 @@ class ServerImpl<S extends CredentialStore> implements Server<S> {
         const at: { addr?: ServeAddr } = {}; // known once listening
         const l = listenEndpoint(spec, {
           tls: this.#tls,
+          domains: this.#domains,
           maxHandshakes: this.#negotiations.max,
           onTlsError: (error, remote) => {
             if (this.#closing) return;
@@ -853,10 +864,15 @@ function checkOptions(
     if (spec === null || typeof spec !== "object") {
       throw new TypeError("each listen entry must be { transport, port }");
     }
-    if (spec.transport !== "starttls" && spec.transport !== "directtls") {
+    if (
+      spec.transport !== "starttls" && spec.transport !== "directtls" &&
+      spec.transport !== "quic"
+    ) {
       throw new TypeError(
-        `unknown transport ${JSON.stringify(spec.transport)}: use "starttls" ` +
-          `or "directtls" (QUIC is not supported yet)`,
+        `unknown transport ${
+          JSON.stringify(spec.transport)
+        }: use "starttls", ` +
+          `"directtls" or "quic"`,
       );
     }
     if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535) {
