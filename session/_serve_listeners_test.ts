@@ -72,9 +72,9 @@ Deno.test("listenEndpoint: an unknown transport is a TypeError", () => {
   assert.throws(
     () =>
       listenEndpoint(
-        { transport: "quic", port: 0 } as unknown as ServeListen,
+        { transport: "sctp", port: 0 } as unknown as ServeListen,
         options,
       ),
-    /QUIC is not supported yet/,
+    /use "starttls", "directtls" or "quic"/,
   );
 });

@@ -720,8 +720,8 @@ Deno.test("serve: bad arguments", async (t) => {
       [{ ...base, domains: [] }, /domains/],
       [{ ...base, listen: [] }, /listen/],
       [
-        { ...base, listen: [{ transport: "quic", port: 0 }] },
-        /QUIC is not supported yet/,
+        { ...base, listen: [{ transport: "sctp", port: 0 }] },
+        /use "starttls", "directtls" or "quic"/,
       ],
       [
         { ...base, domains: ["localhost", "other.test"] },
