@@ -21,6 +21,7 @@
  * @module
  */
 
+import { dialQuic } from "../quic/dial.ts";
 import type { Attempt } from "../srv/race.ts";
 import { fromConn } from "../stream/conn_duplex.ts";
 import type { Duplex } from "../stream/duplex.ts";
@@ -110,6 +111,40 @@ export async function _dialSecure(
   const { candidate, address } = attempt;
   const rec = new _Steps(settings.timeline, steps);
   signal.throwIfAborted();
+  if (candidate.transport === "quic") {
+    // XEP-0467: QUIC's handshake is TLS 1.3 with SNI = the JID domain and
+    // the candidate's ALPN, required; the stream is secure from its first
+    // byte, so there is no STARTTLS.
+    const endQuic = rec.begin("tls");
+    const duplex = await dialQuic(candidate, {
+      address: address.ip,
+      ca: settings.ca,
+      systemCa: settings.systemCa,
+      timeout: settings.tlsTimeout,
+      signal,
+    });
+    endQuic(
+      `QUIC, ${duplex.info.tlsVersion ?? "TLSv1.3"}, ALPN ${duplex.info.alpn}`,
+    );
+    try {
+      const endOpen = rec.begin("stream-open");
+      const stream = await XmlStream.open(duplex, {
+        ns: settings.ns,
+        to: settings.domain,
+        from: settings.from,
+        limits: settings.limits,
+        signal,
+      });
+      endOpen("secure");
+      const endFeatures = rec.begin("features");
+      const f = await stream.readFeatures({ signal });
+      endFeatures(f.elements.map((e) => e.name).join(" "));
+      return secured(stream, f, steps);
+    } catch (e) {
+      duplex.close();
+      throw e;
+    }
+  }
   if (
     candidate.transport !== "directtls" && candidate.transport !== "starttls"
   ) {

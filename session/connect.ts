@@ -5,9 +5,10 @@
  * 1. **Discovery** (`srv/discover.ts`): both SRV services at once, one
  *    RFC 2782 order across STARTTLS and Direct TLS (XEP-0368), the RFC 6120
  *    fallback; host-meta when a source is given. Candidates whose transport
- *    is not allowed (`transports`) or cannot be dialled yet (QUIC: there is
- *    no QUIC dialer yet) are left out and listed in the report with the
- *    reason.
+ *    is not allowed (`transports`) or cannot be dialled (QUIC without
+ *    `--unstable-net`) are left out and listed in the report with the
+ *    reason. QUIC candidates come from host-meta, or from `quic: true`
+ *    (XEP-0467's UDP 443, tried after every SRV candidate).
  * 2. **Racing** (`srv/race.ts`, RFC 8305): every attempt performs the whole
  *    secure handshake of its transport, so the first attempt to hold a
  *    secure stream with its features wins and the others are aborted and
@@ -52,6 +53,7 @@
  * @module
  */
 
+import { quicSupported } from "../quic/support.ts";
 import type { Candidate, CandidateTransport } from "../srv/candidate.ts";
 import {
   discover,
@@ -86,7 +88,9 @@ import { Timeline, type TimelineEntry, type TimelineStep } from "./timeline.ts";
 /** The s2s stream namespace. */
 const SERVER_NS = "jabber:server";
 /** The transports `connect()` can dial today. */
-const DIALABLE: readonly CandidateTransport[] = ["directtls", "starttls"];
+const DIALABLE: readonly CandidateTransport[] = quicSupported()
+  ? ["directtls", "starttls", "quic"]
+  : ["directtls", "starttls"];
 
 /**
  * Options for {@linkcode connect}.
@@ -175,6 +179,14 @@ export interface ConnectOptions {
    * @default {["directtls", "starttls"]}
    */
   transports?: readonly CandidateTransport[];
+  /**
+   * Also try XMPP over QUIC at the domain's UDP port 443 (XEP-0467) when
+   * discovery found no QUIC endpoint; it goes after every SRV candidate.
+   * Needs `--unstable-net`.
+   *
+   * @default {false}
+   */
+  quic?: boolean;
   /**
    * Extra trust anchors (PEM), in addition to the system roots.
    *
@@ -533,6 +545,7 @@ export async function connect(
     const discovery = await discover(jidOrDomain, {
       kind,
       resolver,
+      quic: options.quic,
       hostMeta: options.hostMeta,
       seed: options.seed,
       signal,

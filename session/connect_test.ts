@@ -254,34 +254,46 @@ Deno.test("connect: the race", async (t) => {
     });
   });
 
-  await t.step("QUIC candidates are skipped with the reason", async () => {
-    await withServer({}, async (s) => {
-      const quic: Candidate = {
-        transport: "quic",
-        host: "127.0.0.1",
-        port: 443,
-        serverName: DOMAIN,
-        alpn: "xmpp-client",
-        priority: 0,
-        weight: 0,
-        source: "host-meta",
-      };
-      const tls: Candidate = {
-        ...quic,
-        transport: "directtls",
-        port: s.directTlsPort,
-      };
-      await using conn = await connect(
-        "example.test",
-        base({}, {
-          hostMeta: { fetch: () => Promise.resolve([quic, tls]) },
-        }),
-      );
-      assert.equal(conn.info.candidate.transport, "directtls");
-      assert.match(conn.info.report.skipped[0].reason, /no quic dialer yet/);
-      assert.equal(conn.info.timeline.get("resolve"), undefined, "IP literal");
-    });
-  });
+  await t.step(
+    "a QUIC candidate that does not answer loses the race",
+    async () => {
+      await withServer({}, async (s) => {
+        const quic: Candidate = {
+          transport: "quic",
+          host: "127.0.0.1",
+          port: 443,
+          serverName: DOMAIN,
+          alpn: "xmpp-client",
+          priority: 0,
+          weight: 0,
+          source: "host-meta",
+        };
+        const tls: Candidate = {
+          ...quic,
+          transport: "directtls",
+          port: s.directTlsPort,
+        };
+        await using conn = await connect(
+          "example.test",
+          base({}, {
+            hostMeta: { fetch: () => Promise.resolve([quic, tls]) },
+          }),
+        );
+        assert.equal(conn.info.candidate.transport, "directtls");
+        assert.deepEqual(conn.info.report.skipped, []);
+        const q = conn.info.report.attempts.find((a) =>
+          a.candidate.transport === "quic"
+        );
+        assert.ok(q, "the QUIC candidate was dialled");
+        assert.notEqual(q.outcome, "won");
+        assert.equal(
+          conn.info.timeline.get("resolve"),
+          undefined,
+          "IP literal",
+        );
+      });
+    },
+  );
 });
 
 Deno.test("connect: refusals", async (t) => {

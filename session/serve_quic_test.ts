@@ -78,10 +78,36 @@ Deno.test("serve(): STARTTLS, Direct TLS and QUIC at once, one handler", async (
     assert.equal(state.jid, "alice@example.test/quic");
     assert.equal(stream.info.transport, "quic");
     await stream.close();
-    for (let i = 0; i < 50 && seen.length < 3; i++) {
+    // connect() dials QUIC candidates too (here from a host-meta source).
+    const c = await connect("alice@example.test/connect-quic", {
+      password: "secret",
+      resolver: memoryResolver({}),
+      hostMeta: {
+        fetch: () =>
+          Promise.resolve([{
+            transport: "quic" as const,
+            host: "127.0.0.1",
+            ips: ["127.0.0.1"],
+            port: quic.port,
+            serverName: "example.test",
+            alpn: "xmpp-client" as const,
+            priority: 0,
+            weight: 0,
+            source: "host-meta" as const,
+          }]),
+      },
+      ca: ca.cert,
+      systemCa: false,
+    });
+    assert.equal(c.info.candidate.transport, "quic");
+    assert.equal(c.jid, "alice@example.test/connect-quic");
+    assert.ok(c.info.timeline.entries.some((e) => e.step === "tls"));
+    await c.close();
+    for (let i = 0; i < 50 && seen.length < 4; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.deepEqual(seen.map(([jid, t, secure]) => [jid, t, secure]).sort(), [
+      ["alice@example.test/connect-quic", "quic", true],
       ["alice@example.test/directtls", "directtls", true],
       ["alice@example.test/quic", "quic", true],
       ["alice@example.test/starttls", "starttls", true],
