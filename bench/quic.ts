@@ -24,7 +24,7 @@ import { listenQuic, type QuicListener } from "../quic/listen.ts";
 import type { QuicConnection } from "../quic/connection.ts";
 import { XmlStream } from "../stream/xml_stream.ts";
 import { assertQuicSupported } from "../quic/support.ts";
-import { startUdpRelay } from "./_udp_relay.ts";
+import { startUdpRelay } from "../examples/_udp_relay.ts";
 
 const ROUNDS = 7;
 const TESTDATA = new URL("../tests/testdata/", import.meta.url);

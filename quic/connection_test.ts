@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Element } from "../stream/element.ts";
 import { XmlStream } from "../stream/xml_stream.ts";
-import { startUdpRelay } from "../bench/_udp_relay.ts";
+import { startUdpRelay } from "../examples/_udp_relay.ts";
 import { QuicConnection, quicConnectionOf } from "./connection.ts";
 import { openQuicConnection } from "./dial.ts";
 import { QuicError } from "./quic_error.ts";

@@ -10,7 +10,7 @@ import {
   saslServer,
 } from "../sasl/stream_features.ts";
 import { TlsError } from "../tls/tls_error.ts";
-import { startUdpRelay } from "../bench/_udp_relay.ts";
+import { startUdpRelay } from "../examples/_udp_relay.ts";
 import type { QuicConnection } from "./connection.ts";
 import { quicConnectionOf } from "./connection.ts";
 import { dialQuic, openQuicConnection } from "./dial.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { XmlStream } from "../stream/xml_stream.ts";
 import { TlsError } from "../tls/tls_error.ts";
-import { startUdpRelay } from "../bench/_udp_relay.ts";
+import { startUdpRelay } from "../examples/_udp_relay.ts";
 import type { QuicConnection } from "./connection.ts";
 import { openQuicConnection } from "./dial.ts";
 import { createQuicEndpoint } from "./endpoint.ts";

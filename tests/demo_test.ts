@@ -14,6 +14,11 @@ Deno.test("deno task demo runs and shows every part", async () => {
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.match(text, /alice over starttls: alice@example\.test\/demo/);
   assert.match(text, /bob over directtls: bob@example\.test\/demo/);
+  assert.match(text, /carol over quic: carol@example\.test\/demo/);
+  assert.match(
+    text,
+    /alice got "hello from QUIC" from carol@example\.test\/demo/,
+  );
   assert.match(text, /tls +TLSv1\.[23]/);
   assert.match(text, /SNI example\.test/);
   assert.match(
