@@ -15,7 +15,10 @@
  */
 
 import assert from "node:assert/strict";
-import type { ServeError, ServeTransport } from "../../session/serve.ts";
+import type { ServeError } from "../../session/serve.ts";
+
+/** The TCP transports the Debian clients speak. */
+type TcpTransport = "starttls" | "directtls";
 import { startRelayServer } from "../../examples/relay_server.ts";
 import {
   goSendxmppVersion,
@@ -42,7 +45,7 @@ console.log(
  * issue instead of failing the test; any other failure fails it.
  */
 
-const PAIRS: [ServeTransport, ServeTransport][] = [
+const PAIRS: [TcpTransport, TcpTransport][] = [
   ["starttls", "directtls"],
   ["directtls", "starttls"],
 ];
@@ -54,7 +57,7 @@ async function relay() {
     log: (l) => lines.push(l),
     onError: (e) => errors.push(e),
   });
-  const port = (t: ServeTransport) =>
+  const port = (t: TcpTransport) =>
     r.server.addrs.find((a) => a.transport === t)!.port;
   return { ...r, errors, lines, port };
 }
