@@ -21,6 +21,7 @@
  * @module
  */
 
+import { raceAbort } from "../stream/_abort.ts";
 import type { Address, ConnectionInfo, Duplex } from "../stream/duplex.ts";
 import { normalizeServerName } from "../tls/identity.ts";
 import { TlsError } from "../tls/tls_error.ts";
@@ -177,25 +178,6 @@ export function quicConnectionOf(duplex: Duplex): QuicConnection | undefined {
 function _udp(addr: Deno.NetAddr | undefined): Address | undefined {
   if (!addr || typeof addr.hostname !== "string") return undefined;
   return { transport: "udp", hostname: addr.hostname, port: addr.port };
-}
-
-function _raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /**
@@ -617,7 +599,7 @@ export class QuicConnection implements AsyncIterable<Duplex>, AsyncDisposable {
     });
     let stream: Deno.QuicBidirectionalStream;
     try {
-      stream = await _raceAbort(p, options.signal);
+      stream = await raceAbort(p, options.signal);
     } catch (e) {
       if (options.signal?.aborted && e === options.signal.reason) {
         p.then((s) => {

@@ -99,6 +99,22 @@ function initialState(
   };
 }
 
+/** Refuse (on the wire and to the caller) one restart too many. */
+async function checkRestarts(
+  stream: XmlStream,
+  restarts: number,
+  max: number,
+): Promise<void> {
+  if (restarts <= max) return;
+  await stream.sendError("policy-violation", {
+    text: `more than ${max} stream restarts`,
+  });
+  throw new StreamError(
+    "policy-violation",
+    `gave up after ${max} stream restarts`,
+  );
+}
+
 function offeredBy(features: Element, f: StreamFeature): Element | undefined {
   return features.getChild(f.name, f.ns);
 }
@@ -172,15 +188,7 @@ export async function negotiateClient(
     Object.assign(state, result.state);
     if (result.stream !== stream) {
       stream = result.stream;
-      if (++restarts > maxRestarts) {
-        await stream.sendError("policy-violation", {
-          text: `more than ${maxRestarts} stream restarts`,
-        });
-        throw new StreamError(
-          "policy-violation",
-          `gave up after ${maxRestarts} stream restarts`,
-        );
-      }
+      await checkRestarts(stream, ++restarts, maxRestarts);
       state.secure ||= stream.info.secure;
       features = result.features ?? await stream.readFeatures({ signal });
       done = new Set();
@@ -295,15 +303,7 @@ export async function negotiateServer(
       Object.assign(state, result.state);
       if (result.stream !== stream) {
         stream = result.stream;
-        if (++restarts > maxRestarts) {
-          await stream.sendError("policy-violation", {
-            text: `more than ${maxRestarts} stream restarts`,
-          });
-          throw new StreamError(
-            "policy-violation",
-            `gave up after ${maxRestarts} stream restarts`,
-          );
-        }
+        await checkRestarts(stream, ++restarts, maxRestarts);
         state.secure ||= stream.info.secure;
         restarted = true;
       }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { raceAbort } from "./_abort.ts";
 import type { ConnectionInfo, Duplex } from "./duplex.ts";
 import { Element } from "./element.ts";
 import {
@@ -781,26 +782,5 @@ function remoteError(el: Element): StreamError {
     origin: "remote",
     text,
     seeOtherHost: host,
-  });
-}
-
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => {}); // abandoned; its outcome no longer matters
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
   });
 }
