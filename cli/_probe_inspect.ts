@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Duplex as NodeDuplex } from "node:stream";
+import { NodeBridge } from "../tls/_bridge.ts";
 import tls from "node:tls";
 import type { Duplex, PeerCertificate } from "../stream/duplex.ts";
 import { presentedIdentifiers } from "../tls/identity.ts";
@@ -74,64 +74,6 @@ function _formatSubject(subject: unknown): string | undefined {
   return parts.length > 0 ? parts.join(", ") : undefined;
 }
 
-/** A {@linkcode Duplex} as a node stream, for `tls.connect({ socket })`. */
-class _Bridge extends NodeDuplex {
-  #inner: Duplex;
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #reading = false;
-  #closed = false;
-
-  constructor(inner: Duplex) {
-    super({ allowHalfOpen: true });
-    this.#inner = inner;
-    this.#reader = inner.readable.getReader();
-    this.#writer = inner.writable.getWriter();
-    this.#writer.closed.catch(() => {});
-  }
-
-  override _read(): void {
-    if (this.#reading) return;
-    this.#reading = true;
-    this.#reader.read().then(({ value, done }) => {
-      this.#reading = false;
-      if (this.destroyed) return;
-      if (done) this.push(null);
-      else this.push(value);
-    }, (e) => {
-      this.#reading = false;
-      if (!this.destroyed) this.destroy(e as Error);
-    });
-  }
-
-  override _write(
-    chunk: Uint8Array,
-    _encoding: string,
-    callback: (error?: Error | null) => void,
-  ): void {
-    this.#writer.write(chunk).then(() => callback(), (e) => callback(e));
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.#writer.close().then(() => callback(), (e) => callback(e));
-  }
-
-  override _destroy(
-    error: Error | null,
-    callback: (error?: Error | null) => void,
-  ): void {
-    this.closeInner();
-    callback(error);
-  }
-
-  closeInner(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#reader.cancel().catch(() => {});
-    this.#inner.close();
-  }
-}
-
 /**
  * Complete a TLS handshake over `duplex` without refusing any certificate,
  * report what the server presented, and close the connection. The duplex
@@ -169,7 +111,7 @@ export async function inspectTls(
   duplex: Duplex,
   options: InspectTlsOptions,
 ): Promise<InspectedTls> {
-  const bridge = new _Bridge(duplex);
+  const bridge = new NodeBridge(duplex);
   let socket: tls.TLSSocket | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = options.timeout ?? 10_000;
