@@ -1,3 +1,4 @@
+import { CLIENT_HEAD, rawPeer, SERVER_HEAD } from "../stream/_test_raw_peer.ts";
 import assert from "node:assert/strict";
 import type { Duplex } from "../stream/duplex.ts";
 import { memoryPair } from "../stream/memory_duplex.ts";
@@ -7,8 +8,6 @@ import { XmlStream } from "../stream/xml_stream.ts";
 import { TLS_NS } from "./feature.ts";
 import { startTlsClient, startTlsServer } from "./negotiator.ts";
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 /**
  * A stand-in for a TLS handshake: the same bytes, marked secure. The real
@@ -26,41 +25,6 @@ function fakeTls(calls: string[], who: string) {
     });
   };
 }
-
-/** A raw peer that writes strings and collects what it reads. */
-function raw(d: Duplex) {
-  const w = d.writable.getWriter();
-  const r = d.readable.getReader();
-  let seen = "";
-  return {
-    send: (s: string) => w.write(enc.encode(s)),
-    async until(pattern: RegExp): Promise<string> {
-      while (!pattern.test(seen)) {
-        const { value, done } = await r.read();
-        if (done) break;
-        seen += dec.decode(value);
-      }
-      return seen;
-    },
-    async rest(): Promise<string> {
-      for (;;) {
-        const { value, done } = await r.read();
-        if (done) return seen;
-        seen += dec.decode(value);
-      }
-    },
-    close() {
-      r.releaseLock();
-      w.releaseLock();
-      d.close();
-    },
-  };
-}
-
-const SERVER_HEAD =
-  "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='example.org' id='s1' version='1.0'>";
-const CLIENT_HEAD =
-  "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>";
 
 Deno.test("STARTTLS: client and server negotiate, then restart over TLS", async () => {
   const calls: string[] = [];
@@ -119,7 +83,7 @@ Deno.test("STARTTLS client refusals", async (t) => {
     await t.step(name, async () => {
       const calls: string[] = [];
       const [a, b] = memoryPair();
-      const peer = raw(b);
+      const peer = rawPeer(b);
       const opening = XmlStream.open(a, { to: "example.org" });
       await peer.until(/<stream:stream [^>]*>/);
       await peer.send(
@@ -146,7 +110,7 @@ Deno.test("STARTTLS client refusals", async (t) => {
     "a server that offers no STARTTLS: no plaintext session",
     async () => {
       const [a, b] = memoryPair();
-      const peer = raw(b);
+      const peer = rawPeer(b);
       const opening = XmlStream.open(a, { to: "example.org" });
       await peer.until(/<stream:stream [^>]*>/);
       await peer.send(
@@ -185,7 +149,7 @@ Deno.test("STARTTLS server: command injection after <starttls/> is never process
     await t.step(name, async () => {
       const calls: string[] = [];
       const [a, b] = memoryPair();
-      const peer = raw(a);
+      const peer = rawPeer(a);
       const accepting = XmlStream.accept(b, { domains: ["example.org"] });
       await peer.send(CLIENT_HEAD);
       const serving = negotiateServer(await accepting, {
@@ -215,7 +179,7 @@ Deno.test("STARTTLS server: command injection after <starttls/> is never process
 Deno.test("STARTTLS server: required by default, optional when asked", async () => {
   for (const required of [true, false]) {
     const [a, b] = memoryPair();
-    const peer = raw(a);
+    const peer = rawPeer(a);
     const accepting = XmlStream.accept(b);
     await peer.send(CLIENT_HEAD);
     const serving = negotiateServer(await accepting, {
@@ -243,7 +207,7 @@ Deno.test("STARTTLS: a newline after <starttls/> or <proceed/> is only whitespac
   // go-xmpp (go-sendxmpp) writes "\n" after each element it sends.
   const calls: string[] = [];
   const [a, b] = memoryPair();
-  const peer = raw(a);
+  const peer = rawPeer(a);
   const accepting = XmlStream.accept(b, { domains: ["example.org"] });
   await peer.send(CLIENT_HEAD);
   const serving = negotiateServer(await accepting, {
@@ -263,7 +227,7 @@ Deno.test("STARTTLS: a newline after <starttls/> or <proceed/> is only whitespac
 
   const clientCalls: string[] = [];
   const [c, d] = memoryPair();
-  const server = raw(d);
+  const server = rawPeer(d);
   const opening = XmlStream.open(c, { to: "example.org" });
   await server.until(/<stream:stream [^>]*>/);
   await server.send(

@@ -1,3 +1,4 @@
+import { CLIENT_HEAD, rawPeer, SERVER_HEAD } from "./_test_raw_peer.ts";
 import assert from "node:assert/strict";
 import type { Duplex } from "./duplex.ts";
 import { Element } from "./element.ts";
@@ -21,42 +22,6 @@ async function pair(): Promise<[XmlStream, XmlStream]> {
     XmlStream.accept(b, { domains: ["example.org"] }),
   ]);
 }
-
-/** A raw peer: write strings, read everything as one string. */
-function raw(d: Duplex) {
-  const w = d.writable.getWriter();
-  const r = d.readable.getReader();
-  let seen = "";
-  return {
-    send: (s: string) => w.write(enc.encode(s)),
-    /** Read until `pattern` shows up in all that was received. */
-    async until(pattern: RegExp): Promise<string> {
-      while (!pattern.test(seen)) {
-        const { value, done } = await r.read();
-        if (done) break;
-        seen += dec.decode(value);
-      }
-      return seen;
-    },
-    async rest(): Promise<string> {
-      for (;;) {
-        const { value, done } = await r.read();
-        if (done) return seen;
-        seen += dec.decode(value);
-      }
-    },
-    close() {
-      r.releaseLock();
-      w.releaseLock();
-      d.close();
-    },
-  };
-}
-
-const CLIENT_HEAD =
-  "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>";
-const SERVER_HEAD =
-  "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' from='example.org' id='s1' version='1.0'>";
 
 Deno.test("XmlStream: open, features, stanzas both ways, close", async () => {
   const [client, server] = await pair();
@@ -125,7 +90,7 @@ Deno.test("XmlStream: the peer's header is checked", async (t) => {
   for (const [name, header, condition] of table) {
     await t.step(name, async () => {
       const [a, b] = memoryPair();
-      const peer = raw(a);
+      const peer = rawPeer(a);
       const accepted = XmlStream.accept(b, { domains: ["example.org"] });
       accepted.catch(() => {}); // asserted below; never unhandled meanwhile
       await peer.send(header);
@@ -154,7 +119,7 @@ Deno.test("XmlStream: every stream error condition, received and sent", async (t
   for (const condition of STREAM_ERROR_CONDITIONS) {
     await t.step(`received <${condition}/>`, async () => {
       const [a, b] = memoryPair();
-      const peer = raw(b);
+      const peer = rawPeer(b);
       const opening = XmlStream.open(a, { to: "example.org" });
       await peer.send(SERVER_HEAD);
       const xs = await opening;
@@ -189,7 +154,7 @@ Deno.test("XmlStream: every stream error condition, received and sent", async (t
   }
   await t.step("an unknown condition is undefined-condition", async () => {
     const [a, b] = memoryPair();
-    const peer = raw(b);
+    const peer = rawPeer(b);
     const opening = XmlStream.open(a);
     await peer.send(SERVER_HEAD);
     const xs = await opening;
@@ -218,7 +183,7 @@ Deno.test("XmlStream: bad input mid-stream is answered with the stream error", a
   for (const [name, input, condition] of table) {
     await t.step(name, async () => {
       const [a, b] = memoryPair();
-      const peer = raw(a);
+      const peer = rawPeer(a);
       const accepting = XmlStream.accept(b, {
         limits: { maxStanzaBytes: 1024 },
       });
@@ -245,7 +210,7 @@ Deno.test("XmlStream: restart never hands buffered bytes to the new stream", asy
     "data after <proceed/> in the same write is refused",
     async () => {
       const [a, b] = memoryPair();
-      const peer = raw(b);
+      const peer = rawPeer(b);
       const opening = XmlStream.open(a, { to: "example.org" });
       await peer.send(SERVER_HEAD);
       const xs = await opening;
@@ -266,7 +231,7 @@ Deno.test("XmlStream: restart never hands buffered bytes to the new stream", asy
   );
   await t.step("a partial tag after <proceed/> counts too", async () => {
     const [a, b] = memoryPair();
-    const peer = raw(b);
+    const peer = rawPeer(b);
     const opening = XmlStream.open(a);
     await peer.send(SERVER_HEAD);
     const xs = await opening;
@@ -291,7 +256,7 @@ Deno.test("XmlStream: restart never hands buffered bytes to the new stream", asy
   });
   await t.step("discard drops what was buffered", async () => {
     const [a, b] = memoryPair();
-    const peer = raw(b);
+    const peer = rawPeer(b);
     const opening = XmlStream.open(a);
     await peer.send(SERVER_HEAD);
     const xs = await opening;
@@ -340,7 +305,7 @@ Deno.test("XmlStream: timeouts and cancellation", async (t) => {
     "close does not wait past closeTimeout for a silent peer",
     async () => {
       const [a, b] = memoryPair();
-      const peer = raw(b);
+      const peer = rawPeer(b);
       const opening = XmlStream.open(a, { closeTimeout: 50 });
       await peer.send(SERVER_HEAD);
       const xs = await opening;
@@ -352,7 +317,7 @@ Deno.test("XmlStream: timeouts and cancellation", async (t) => {
   );
   await t.step("EOF without </stream:stream>", async () => {
     const [a, b] = memoryPair();
-    const peer = raw(b);
+    const peer = rawPeer(b);
     const opening = XmlStream.open(a);
     await peer.send(SERVER_HEAD);
     const xs = await opening;
