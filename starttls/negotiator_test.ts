@@ -8,7 +8,6 @@ import { XmlStream } from "../stream/xml_stream.ts";
 import { TLS_NS } from "./feature.ts";
 import { startTlsClient, startTlsServer } from "./negotiator.ts";
 
-
 /**
  * A stand-in for a TLS handshake: the same bytes, marked secure. The real
  * handshakes are tested in tls/ and against real servers in the interop
