@@ -1,6 +1,5 @@
 import { CLIENT_HEAD, rawPeer, SERVER_HEAD } from "./_test_raw_peer.ts";
 import assert from "node:assert/strict";
-import type { Duplex } from "./duplex.ts";
 import { Element } from "./element.ts";
 import { STREAMS_NS } from "./header.ts";
 import { memoryPair } from "./memory_duplex.ts";
@@ -11,8 +10,6 @@ import {
 } from "./stream_error.ts";
 import { XmlStream } from "./xml_stream.ts";
 
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 const TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls";
 
 async function pair(): Promise<[XmlStream, XmlStream]> {
